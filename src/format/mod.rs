@@ -1,0 +1,122 @@
+//! Response formats: how an [`Answer`] becomes a status, a content type and a body.
+//!
+//! A format is any [`Format`], including a closure, so an application can replace the built-in
+//! ones:
+//!
+//! ```
+//! use http::StatusCode;
+//! use tower_health::format::{Answer, Rendered};
+//! use tower_health::{Endpoint, HealthLayer, Probe};
+//!
+//! let plain = |answer: &Answer<'_>| {
+//!     Rendered::new(answer.status_code, "text/plain", answer.status.as_str().to_owned())
+//! };
+//! let layer = HealthLayer::new().endpoint(Endpoint::probe("/up", Probe::Readiness).format(plain));
+//! ```
+
+mod health_json;
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
+
+pub use health_json::HealthJson;
+
+use crate::check::Status;
+use crate::health::State;
+use crate::run::Report;
+
+/// What the endpoint found, for a format to write.
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome<'a> {
+    /// The checks ran (or were gated by the lifecycle state).
+    Report(&'a Report),
+    /// Maintenance mode is on; no check ran.
+    Maintenance,
+    /// The request named a check that is not registered.
+    UnknownCheck(&'a str),
+}
+
+/// Everything a format may use to write a response.
+#[derive(Clone, Copy, Debug)]
+pub struct Answer<'a> {
+    /// What was found.
+    pub outcome: Outcome<'a>,
+    /// The aggregate status (fail for an unknown check, warn for maintenance).
+    pub status: Status,
+    /// The HTTP status the endpoint's status mapping chose.
+    pub status_code: StatusCode,
+    /// The lifecycle state when the request came.
+    pub state: State,
+    /// Whether check messages may be shown to this request (the details policy).
+    pub show_details: bool,
+    /// Whether the request asked for a verbose answer.
+    pub verbose: bool,
+}
+
+impl Answer<'_> {
+    /// The report, when checks ran.
+    pub fn report(&self) -> Option<&Report> {
+        match self.outcome {
+            Outcome::Report(report) => Some(report),
+            _ => None,
+        }
+    }
+}
+
+/// A written response: status, content type, extra headers and body.
+#[derive(Clone, Debug)]
+pub struct Rendered {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The `Content-Type`.
+    pub content_type: HeaderValue,
+    /// Headers besides `Content-Type`, `Content-Length` and `Cache-Control`.
+    pub headers: HeaderMap,
+    /// The body (left out for `HEAD`).
+    pub body: Bytes,
+}
+
+impl Rendered {
+    /// A response with no extra headers.
+    pub fn new(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Self {
+        Rendered {
+            status,
+            content_type: HeaderValue::from_static(content_type),
+            headers: HeaderMap::new(),
+            body: body.into(),
+        }
+    }
+
+    /// A response whose body is `value` as JSON.
+    pub fn json(status: StatusCode, content_type: &'static str, value: &serde_json::Value) -> Self {
+        // Serializing a `Value` to memory cannot fail.
+        Self::new(
+            status,
+            content_type,
+            serde_json::to_vec(value).unwrap_or_default(),
+        )
+    }
+
+    /// Adds a header.
+    #[must_use]
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.append(name, value);
+        self
+    }
+}
+
+/// Writes an [`Answer`] as a response.
+pub trait Format: Send + Sync + 'static {
+    /// Writes `answer`.
+    fn render(&self, answer: &Answer<'_>) -> Rendered;
+}
+
+impl<F> Format for F
+where
+    F: Fn(&Answer<'_>) -> Rendered + Send + Sync + 'static,
+{
+    fn render(&self, answer: &Answer<'_>) -> Rendered {
+        self(answer)
+    }
+}

@@ -1,0 +1,154 @@
+//! Running checks: all selected checks at once, each under its timeout and isolated from panics.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::FutureExt;
+use futures_util::future::join_all;
+
+use crate::changes::Subject;
+use crate::check::{Check, CheckResult, Status};
+use crate::health::Health;
+
+/// How a run of a check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// The check returned a result.
+    Completed,
+    /// The check ran past its timeout and was stopped; the result fails.
+    TimedOut,
+    /// The check panicked; the result fails.
+    Panicked,
+}
+
+/// The result of one check, with when and how it ran.
+#[derive(Clone, Debug)]
+pub struct CheckReport {
+    /// The check's name.
+    pub name: Arc<str>,
+    /// The result's component type, else the check's.
+    pub component_type: Option<Arc<str>>,
+    /// Whether a failure fails the aggregate (otherwise it warns).
+    pub critical: bool,
+    /// What the check returned (or the failure standing in for a timeout or panic).
+    pub result: CheckResult,
+    /// When the run started.
+    pub time: SystemTime,
+    /// How long it took.
+    pub duration: Duration,
+    /// How it ended.
+    pub end: RunEnd,
+}
+
+impl CheckReport {
+    /// The check's own status.
+    pub fn status(&self) -> Status {
+        self.result.status
+    }
+
+    /// What this check adds to the aggregate: a non-critical failure only warns.
+    pub fn contribution(&self) -> Status {
+        match self.result.status {
+            Status::Fail if !self.critical => Status::Warn,
+            status => status,
+        }
+    }
+}
+
+/// The outcome of a probe: the checks it ran and the status they add up to.
+#[derive(Clone, Debug)]
+pub struct Report {
+    /// The aggregate: the worst of the checks' contributions and the lifecycle gate.
+    pub status: Status,
+    /// Each check that ran, in registration order.
+    pub checks: Vec<CheckReport>,
+    /// Names the request excluded from the run.
+    pub excluded: Vec<Arc<str>>,
+    /// Names the request asked to exclude that matched no check.
+    pub unknown_excludes: Vec<String>,
+    /// The lifecycle gate's verdict when it is not passing, with the reason.
+    pub gate: Option<(Status, String)>,
+}
+
+impl Report {
+    /// Whether any check panicked.
+    pub fn panicked(&self) -> bool {
+        self.checks.iter().any(|c| c.end == RunEnd::Panicked)
+    }
+
+    /// The names of checks that are not passing, comma-separated (for logs and change events).
+    pub fn not_passing(&self) -> Option<String> {
+        let names: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| c.status() != Status::Pass)
+            .map(|c| &*c.name)
+            .collect();
+        let gate = self.gate.as_ref().map(|(_, why)| why.as_str());
+        let parts: Vec<&str> = gate.into_iter().chain(names).collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// Runs `checks` concurrently and records each check's status change.
+pub(crate) async fn run_checks(health: &Health, checks: Vec<Check>) -> Vec<CheckReport> {
+    let default_timeout = health.default_timeout();
+    let reports = join_all(
+        checks
+            .into_iter()
+            .map(|check| run_one(check, default_timeout)),
+    )
+    .await;
+    for report in &reports {
+        if report.status() != Status::Pass {
+            tracing::debug!(check = %report.name, status = %report.status(), message = report.result.message.as_deref().unwrap_or(""), "check not passing");
+        }
+        health
+            .changes()
+            .record(Subject::Check(report.name.clone()), report.status(), || {
+                report.result.message.clone()
+            });
+    }
+    reports
+}
+
+async fn run_one(check: Check, default_timeout: Duration) -> CheckReport {
+    let time = SystemTime::now();
+    let started = Instant::now();
+    let timeout = check.timeout.unwrap_or(default_timeout);
+    let run = AssertUnwindSafe(check.runner.clone().run()).catch_unwind();
+    let (result, end) = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(result)) => (result, RunEnd::Completed),
+        Ok(Err(panic)) => (
+            CheckResult::fail(format!("check panicked: {}", panic_message(&*panic))),
+            RunEnd::Panicked,
+        ),
+        Err(_) => (
+            CheckResult::fail(format!("check timed out after {timeout:?}")),
+            RunEnd::TimedOut,
+        ),
+    };
+    CheckReport {
+        component_type: result
+            .component_type
+            .as_deref()
+            .map(Arc::from)
+            .or_else(|| check.component_type.clone()),
+        name: check.name,
+        critical: check.critical,
+        result,
+        time,
+        duration: started.elapsed(),
+        end,
+    }
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
+}
