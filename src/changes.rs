@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::check::{Probe, Status};
 
@@ -67,6 +67,7 @@ const CHANNEL_CAPACITY: usize = 256;
 pub(crate) struct Changes {
     last: Mutex<HashMap<Subject, Status>>,
     sender: broadcast::Sender<Change>,
+    watches: Mutex<HashMap<Subject, watch::Sender<Option<Status>>>>,
 }
 
 impl Changes {
@@ -74,11 +75,24 @@ impl Changes {
         Changes {
             last: Mutex::new(HashMap::new()),
             sender: broadcast::Sender::new(CHANNEL_CAPACITY),
+            watches: Mutex::new(HashMap::new()),
         }
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.sender.subscribe()
+    }
+
+    /// A receiver of the latest status of `subject` (`None` until one is recorded).
+    pub(crate) fn watch(&self, subject: Subject) -> watch::Receiver<Option<Status>> {
+        let last = self.last(&subject);
+        let mut watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
+        // Senders nobody listens to any more are dropped here rather than kept forever.
+        watches.retain(|_, sender| sender.receiver_count() > 0);
+        watches
+            .entry(subject)
+            .or_insert_with(|| watch::Sender::new(last))
+            .subscribe()
     }
 
     /// The last status recorded for `subject`.

@@ -12,7 +12,7 @@
 //!     Endpoint::new("/status")
 //!         .checks(Checks::Probe(Probe::Readiness))
 //!         .gate(Gate::Working)
-//!         .details(Details::when(|request| request.headers().contains_key("x-health-token")))
+//!         .details(Details::when(|request| request.headers.contains_key("x-health-token")))
 //!         .verbose_param("verbose"),
 //! );
 //! ```
@@ -25,67 +25,14 @@ use http::{Method, Response, StatusCode, request};
 
 use crate::body::Payload;
 use crate::changes::Subject;
-use crate::check::{Check, Probe, Status};
+use crate::check::{Probe, Status};
 use crate::format::{Answer, Format, HealthJson, Outcome};
-use crate::health::{Health, State};
+use crate::health::Health;
 use crate::route::{Handler, HealthRequest, Methods, PathPattern, response};
-use crate::run::{Report, run_checks};
+use crate::run::{Checks, Gate, Selection};
 
 /// At most this many query parameters are read; the rest are ignored (bounded work per request).
 pub const MAX_QUERY_PARAMS: usize = 64;
-
-/// Which registered checks an endpoint runs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Checks {
-    /// Every check.
-    All,
-    /// The checks of one probe.
-    Probe(Probe),
-    /// None: the answer depends on the lifecycle state and maintenance only.
-    None,
-}
-
-impl Checks {
-    fn includes(self, check: &Check) -> bool {
-        match self {
-            Checks::All => true,
-            Checks::Probe(probe) => check.probes().contains(probe),
-            Checks::None => false,
-        }
-    }
-}
-
-/// How the lifecycle [`State`] gates an endpoint's status.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Gate {
-    /// The state does not matter (liveness).
-    None,
-    /// Fail unless the state is [`State::Working`] (readiness).
-    Working,
-    /// Fail until the state has been [`State::Working`] once (startup).
-    Started,
-    /// Working passes, warming up and shutting down warn, unknown fails (lifecycle style).
-    Lifecycle,
-}
-
-impl Gate {
-    fn verdict(self, health: &Health) -> Option<(Status, String)> {
-        let state = health.state();
-        let status = match self {
-            Gate::None => Status::Pass,
-            Gate::Working if state == State::Working => Status::Pass,
-            Gate::Working => Status::Fail,
-            Gate::Started if health.has_started() => Status::Pass,
-            Gate::Started => Status::Fail,
-            Gate::Lifecycle => match state {
-                State::Working => Status::Pass,
-                State::WarmingUp | State::ShuttingDown => Status::Warn,
-                State::Unknown => Status::Fail,
-            },
-        };
-        (status != Status::Pass).then(|| (status, format!("state is {state}")))
-    }
-}
 
 /// HTTP status codes for each kind of answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -186,8 +133,7 @@ pub enum RunChecks {
 pub struct Endpoint {
     pub(crate) path: PathPattern,
     methods: Methods,
-    checks: Checks,
-    gate: Gate,
+    selection: Selection,
     maintenance: bool,
     run_checks: RunChecks,
     verbose_param: Option<String>,
@@ -195,7 +141,6 @@ pub struct Endpoint {
     codes: StatusCodes,
     details: Details,
     format: Arc<dyn Format>,
-    subject: Option<Subject>,
     quiet: bool,
 }
 
@@ -206,8 +151,10 @@ impl Endpoint {
         Endpoint {
             path: PathPattern::Exact(path.into().into_boxed_str()),
             methods: Methods::get_head(),
-            checks: Checks::All,
-            gate: Gate::None,
+            selection: Selection {
+                gate: Gate::None,
+                ..Selection::service()
+            },
             maintenance: false,
             run_checks: RunChecks::Always,
             verbose_param: None,
@@ -215,7 +162,6 @@ impl Endpoint {
             codes: StatusCodes::default(),
             details: Details::Never,
             format: Arc::new(HealthJson::new()),
-            subject: Some(Subject::Service),
             quiet: false,
         }
     }
@@ -223,16 +169,11 @@ impl Endpoint {
     /// An endpoint at `path` for `probe`, gated as the probe is: readiness needs the working
     /// state and honours maintenance, startup needs the working state once, liveness is ungated.
     pub fn probe(path: impl Into<String>, probe: Probe) -> Self {
-        let (gate, maintenance) = match probe {
-            Probe::Liveness => (Gate::None, false),
-            Probe::Readiness => (Gate::Working, true),
-            Probe::Startup => (Gate::Started, false),
-        };
-        Endpoint::new(path)
-            .checks(Checks::Probe(probe))
-            .gate(gate)
-            .maintenance(maintenance)
-            .subject(Some(Subject::Probe(probe)))
+        Endpoint {
+            selection: Selection::probe(probe),
+            ..Endpoint::new(path)
+        }
+        .maintenance(probe == Probe::Readiness)
     }
 
     /// An endpoint at `{prefix}/{name}` that runs the checks named `name` among those
@@ -242,22 +183,21 @@ impl Endpoint {
         let prefix: String = prefix.into();
         Endpoint {
             path: PathPattern::Named(prefix.trim_end_matches('/').into()),
-            subject: None,
-            ..Endpoint::new("")
+            ..Endpoint::new("").subject(None)
         }
     }
 
     /// Which checks run.
     #[must_use]
     pub fn checks(mut self, checks: Checks) -> Self {
-        self.checks = checks;
+        self.selection.checks = checks;
         self
     }
 
     /// How the lifecycle state gates the status.
     #[must_use]
     pub fn gate(mut self, gate: Gate) -> Self {
-        self.gate = gate;
+        self.selection.gate = gate;
         self
     }
 
@@ -325,7 +265,7 @@ impl Endpoint {
     /// What status changes of this endpoint are published as (`None`: not published).
     #[must_use]
     pub fn subject(mut self, subject: Option<Subject>) -> Self {
-        self.subject = subject;
+        self.selection.subject = subject;
         self
     }
 
@@ -362,59 +302,21 @@ impl Endpoint {
         if self.maintenance && health.in_maintenance() {
             return answer(Outcome::Maintenance, Status::Warn, self.codes.maintenance);
         }
-        let registered = health.checks();
-        let mut selected: Vec<Check> = registered
-            .iter()
-            .filter(|check| self.checks.includes(check))
-            .filter(|check| name.as_deref().is_none_or(|name| &*check.name == name))
-            .cloned()
-            .collect();
-        if let Some(name) = name.as_deref() {
-            if selected.is_empty() {
-                return answer(
-                    Outcome::UnknownCheck(name),
-                    Status::Fail,
-                    self.codes.unknown_check,
-                );
-            }
-        }
-        let unknown_excludes = query
-            .exclude
-            .iter()
-            .filter(|name| !selected.iter().any(|check| *check.name == ***name))
-            .cloned()
-            .collect();
-        let (excluded, to_run): (Vec<Check>, Vec<Check>) = selected
-            .drain(..)
-            .partition(|check| query.exclude.iter().any(|name| **name == *check.name));
-        let to_run = if query.run_checks { to_run } else { Vec::new() };
-
-        let gate = if name.is_some() {
-            None
-        } else {
-            self.gate.verdict(health)
+        let selection = Selection {
+            name: name.as_deref().map(str::to_owned),
+            exclude: query.exclude,
+            run_checks: query.run_checks,
+            ..self.selection.clone()
         };
-        let checks = run_checks(health, to_run).await;
-        let status = checks
-            .iter()
-            .map(|check| check.contribution())
-            .chain(gate.as_ref().map(|(status, _)| *status))
-            .max()
-            .unwrap_or(Status::Pass);
-        let mut excluded_names: Vec<_> = excluded.into_iter().map(|check| check.name).collect();
-        excluded_names.dedup();
-        let report = Report {
-            status,
-            checks,
-            excluded: excluded_names,
-            unknown_excludes,
-            gate,
+        let Some(report) = health.evaluate(&selection).await else {
+            let name = name.as_deref().unwrap_or_default();
+            return answer(
+                Outcome::UnknownCheck(name),
+                Status::Fail,
+                self.codes.unknown_check,
+            );
         };
-        if let Some(subject) = &self.subject {
-            health
-                .changes()
-                .record(subject.clone(), status, || report.not_passing());
-        }
+        let status = report.status;
         let status_code = match self.codes.panicked {
             Some(code) if report.panicked() => code,
             _ => self.codes.for_status(status),
@@ -445,8 +347,7 @@ impl fmt::Debug for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Endpoint")
             .field("path", &self.path)
-            .field("checks", &self.checks)
-            .field("gate", &self.gate)
+            .field("selection", &self.selection)
             .field("maintenance", &self.maintenance)
             .field("codes", &self.codes)
             .field("details", &self.details)

@@ -228,6 +228,12 @@ impl Health {
         self.inner.changes.subscribe()
     }
 
+    /// A receiver of the latest status of `subject`, updated whenever an evaluation records a
+    /// change (`None` until one is recorded).
+    pub fn watch(&self, subject: Subject) -> watch::Receiver<Option<Status>> {
+        self.inner.changes.watch(subject)
+    }
+
     /// The status last seen for `subject` by a probe, if any probe has seen it.
     pub fn last_status(&self, subject: &Subject) -> Option<Status> {
         self.inner.changes.last(subject)

@@ -9,8 +9,8 @@ use futures_util::FutureExt;
 use futures_util::future::join_all;
 
 use crate::changes::Subject;
-use crate::check::{Check, CheckResult, Status};
-use crate::health::Health;
+use crate::check::{Check, CheckResult, Probe, Status};
+use crate::health::{Health, State};
 
 /// How a run of a check ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +89,180 @@ impl Report {
         let gate = self.gate.as_ref().map(|(_, why)| why.as_str());
         let parts: Vec<&str> = gate.into_iter().chain(names).collect();
         (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}
+
+/// Which registered checks an evaluation runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Every check.
+    All,
+    /// The checks of one probe.
+    Probe(Probe),
+    /// None: the answer depends on the lifecycle state and maintenance only.
+    None,
+}
+
+impl Checks {
+    fn includes(self, check: &Check) -> bool {
+        match self {
+            Checks::All => true,
+            Checks::Probe(probe) => check.probes().contains(probe),
+            Checks::None => false,
+        }
+    }
+}
+
+/// How the lifecycle [`State`] gates a probe's status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// The state does not matter (liveness).
+    None,
+    /// Fail unless the state is [`State::Working`] (readiness).
+    Working,
+    /// Fail until the state has been [`State::Working`] once (startup).
+    Started,
+    /// Working passes, warming up and shutting down warn, unknown fails (lifecycle style).
+    Lifecycle,
+}
+
+impl Gate {
+    fn verdict(self, health: &Health) -> Option<(Status, String)> {
+        let state = health.state();
+        let status = match self {
+            Gate::None => Status::Pass,
+            Gate::Working if state == State::Working => Status::Pass,
+            Gate::Working => Status::Fail,
+            Gate::Started if health.has_started() => Status::Pass,
+            Gate::Started => Status::Fail,
+            Gate::Lifecycle => match state {
+                State::Working => Status::Pass,
+                State::WarmingUp | State::ShuttingDown => Status::Warn,
+                State::Unknown => Status::Fail,
+            },
+        };
+        (status != Status::Pass).then(|| (status, format!("state is {state}")))
+    }
+}
+
+/// What to evaluate: the checks, the gate, and what one request adds (a name, exclusions).
+#[derive(Clone, Debug)]
+pub struct Selection {
+    /// Which checks.
+    pub checks: Checks,
+    /// Only the checks of this name among them (and no gate).
+    pub name: Option<String>,
+    /// How the lifecycle state gates the status.
+    pub gate: Gate,
+    /// Names not to run.
+    pub exclude: Vec<String>,
+    /// Whether checks run at all (when not, the report has none and only the gate counts).
+    pub run_checks: bool,
+    /// What the resulting status is published as.
+    pub subject: Option<Subject>,
+}
+
+impl Selection {
+    /// Every check, gated like readiness: what the detailed endpoint and gRPC service `""` show.
+    pub fn service() -> Self {
+        Selection {
+            checks: Checks::All,
+            name: None,
+            gate: Gate::Working,
+            exclude: Vec::new(),
+            run_checks: true,
+            subject: Some(Subject::Service),
+        }
+    }
+
+    /// The checks of `probe`, gated as the probe is.
+    pub fn probe(probe: Probe) -> Self {
+        let gate = match probe {
+            Probe::Liveness => Gate::None,
+            Probe::Readiness => Gate::Working,
+            Probe::Startup => Gate::Started,
+        };
+        Selection {
+            checks: Checks::Probe(probe),
+            gate,
+            subject: Some(Subject::Probe(probe)),
+            ..Self::service()
+        }
+    }
+
+    /// The checks named `name`, ungated.
+    pub fn check(name: impl Into<String>) -> Self {
+        Selection {
+            name: Some(name.into()),
+            gate: Gate::None,
+            subject: None,
+            ..Self::service()
+        }
+    }
+}
+
+impl Health {
+    /// Runs what `selection` selects and adds it up; `None` when it names no registered check.
+    ///
+    /// This is the one evaluation behind every endpoint and protocol.
+    pub async fn evaluate(&self, selection: &Selection) -> Option<Report> {
+        let registered = self.checks();
+        let selected: Vec<&Check> = registered
+            .iter()
+            .filter(|check| selection.checks.includes(check))
+            .filter(|check| {
+                selection
+                    .name
+                    .as_deref()
+                    .is_none_or(|name| &*check.name == name)
+            })
+            .collect();
+        if selection.name.is_some() && selected.is_empty() {
+            return None;
+        }
+        let is_excluded =
+            |check: &Check| selection.exclude.iter().any(|name| **name == *check.name);
+        let unknown_excludes = selection
+            .exclude
+            .iter()
+            .filter(|name| !selected.iter().any(|check| *check.name == ***name))
+            .cloned()
+            .collect();
+        let mut excluded: Vec<Arc<str>> = Vec::new();
+        let mut to_run = Vec::new();
+        for check in selected {
+            if is_excluded(check) {
+                if !excluded.contains(&check.name) {
+                    excluded.push(check.name.clone());
+                }
+            } else if selection.run_checks {
+                to_run.push(check.clone());
+            }
+        }
+        let gate = if selection.name.is_some() {
+            None
+        } else {
+            selection.gate.verdict(self)
+        };
+        let checks = run_checks(self, to_run).await;
+        let status = checks
+            .iter()
+            .map(CheckReport::contribution)
+            .chain(gate.as_ref().map(|(status, _)| *status))
+            .max()
+            .unwrap_or(Status::Pass);
+        let report = Report {
+            status,
+            checks,
+            excluded,
+            unknown_excludes,
+            gate,
+        };
+        if let Some(subject) = &selection.subject {
+            self.changes()
+                .record(subject.clone(), status, || report.not_passing());
+        }
+        Some(report)
     }
 }
 
