@@ -11,7 +11,7 @@ use axum::routing::get as axum_get;
 use common::{TestServer, get, serve_axum, serve_hyper};
 use http::StatusCode;
 use tower::Layer;
-use tower_health::{Check, Health, HealthLayer, State};
+use tower_health::{Check, Health, HealthLayer, Probe, State, Status, Subject};
 
 async fn server(health: &Health) -> TestServer {
     serve_hyper(
@@ -278,4 +278,36 @@ async fn maintenance_wins_over_the_state() {
     health.set_state(State::WarmingUp);
     health.set_maintenance(true);
     assert_eq!(get(&server, "/health/ready").await.status, 299);
+}
+
+#[tokio::test]
+async fn watchers_and_subscribers_see_probe_outcomes_change() {
+    let health = Health::new();
+    let mut ready = health.watch(Subject::Probe(Probe::Readiness));
+    let mut changes = health.subscribe();
+    let server = server(&health).await;
+    assert_eq!(*ready.borrow_and_update(), None);
+
+    get(&server, "/health/ready").await;
+    assert!(ready.has_changed().unwrap());
+    assert_eq!(*ready.borrow_and_update(), Some(Status::Fail));
+    health.set_state(State::Working);
+    get(&server, "/health/ready").await;
+    get(&server, "/health/ready").await;
+    assert_eq!(*ready.borrow_and_update(), Some(Status::Pass));
+    assert_eq!(
+        health.last_status(&Subject::Probe(Probe::Readiness)),
+        Some(Status::Pass)
+    );
+
+    let first = changes.try_recv().unwrap();
+    assert_eq!(first.subject, Subject::Probe(Probe::Readiness));
+    assert_eq!((first.old, first.new), (None, Status::Fail));
+    assert_eq!(first.message.as_deref(), Some("state is unknown"));
+    let second = changes.try_recv().unwrap();
+    assert_eq!((second.old, second.new), (Some(Status::Fail), Status::Pass));
+    assert!(
+        changes.try_recv().is_err(),
+        "one change, not one per request"
+    );
 }
