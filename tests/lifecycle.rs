@@ -93,18 +93,22 @@ async fn the_gate_says_why_readiness_fails() {
     assert_eq!(body["notes"], serde_json::json!(["state is warming up"]));
 }
 
+/// A check that passes while its flag is set.
+fn switched(name: &'static str, passing: bool) -> (Check, Arc<AtomicBool>) {
+    let flag = Arc::new(AtomicBool::new(passing));
+    let read = flag.clone();
+    let check = Check::new(name, move || {
+        let passing = read.load(Ordering::SeqCst);
+        async move { passing }
+    });
+    (check, flag)
+}
+
 #[tokio::test]
 async fn startup_needs_working_reached_and_its_own_checks_passing() {
     let health = Health::new();
-    let migrated = Arc::new(AtomicBool::new(false));
-    let flag = migrated.clone();
-    health.register(
-        Check::new("migrations", move || {
-            let done = flag.load(Ordering::SeqCst);
-            async move { done }
-        })
-        .startup(),
-    );
+    let (check, migrated) = switched("migrations", false);
+    health.register(check.startup());
     let server = server(&health).await;
     let startup = || get(&server, "/health/startup");
     assert_eq!(startup().await.status, 503);
@@ -123,15 +127,8 @@ async fn startup_needs_working_reached_and_its_own_checks_passing() {
 #[tokio::test]
 async fn liveness_follows_its_checks_in_every_state() {
     let health = Health::new();
-    let alive = Arc::new(AtomicBool::new(true));
-    let flag = alive.clone();
-    health.register(
-        Check::new("heart", move || {
-            let alive = flag.load(Ordering::SeqCst);
-            async move { alive }
-        })
-        .liveness(),
-    );
+    let (check, alive) = switched("heart", true);
+    health.register(check.liveness());
     let server = server(&health).await;
     for state in [
         State::Unknown,

@@ -82,29 +82,30 @@ impl Visit for Fields {
 
 struct CaptureLayer(Captured);
 
+impl CaptureLayer {
+    fn push(&self, metadata: &tracing::Metadata<'_>, span: Option<String>, fields: Fields) {
+        self.0.0.lock().unwrap().push(Record {
+            level: *metadata.level(),
+            target: metadata.target().to_owned(),
+            span,
+            message: fields.message,
+            fields: fields.fields,
+        });
+    }
+}
+
 impl<S: Subscriber> Layer<S> for CaptureLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        self.0.0.lock().unwrap().push(Record {
-            level: *event.metadata().level(),
-            target: event.metadata().target().to_owned(),
-            span: None,
-            message: fields.message,
-            fields: fields.fields,
-        });
+        self.push(event.metadata(), None, fields);
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         attrs.record(&mut fields);
-        self.0.0.lock().unwrap().push(Record {
-            level: *attrs.metadata().level(),
-            target: attrs.metadata().target().to_owned(),
-            span: Some(attrs.metadata().name().to_owned()),
-            message: fields.message,
-            fields: fields.fields,
-        });
+        let name = attrs.metadata().name().to_owned();
+        self.push(attrs.metadata(), Some(name), fields);
     }
 }
 
