@@ -62,10 +62,16 @@ pub struct Change {
     pub message: Option<String>,
 }
 
+/// The last status recorded for a subject, and the message of the change into it.
+struct Seen {
+    status: Status,
+    message: Option<String>,
+}
+
 const CHANNEL_CAPACITY: usize = 256;
 
 pub(crate) struct Changes {
-    last: Mutex<HashMap<Subject, Status>>,
+    last: Mutex<HashMap<Subject, Seen>>,
     sender: broadcast::Sender<Change>,
     watches: Mutex<HashMap<Subject, watch::Sender<Option<Status>>>>,
 }
@@ -85,13 +91,15 @@ impl Changes {
 
     /// A receiver of the latest status of `subject` (`None` until one is recorded).
     pub(crate) fn watch(&self, subject: Subject) -> watch::Receiver<Option<Status>> {
-        let last = self.last(&subject);
+        // Held while the watch is made, so that no change recorded meanwhile is missed.
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let current = last.get(&subject).map(|seen| seen.status);
         let mut watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
         // Senders nobody listens to any more are dropped here rather than kept forever.
         watches.retain(|_, sender| sender.receiver_count() > 0);
         watches
             .entry(subject)
-            .or_insert_with(|| watch::Sender::new(last))
+            .or_insert_with(|| watch::Sender::new(current))
             .subscribe()
     }
 
@@ -101,7 +109,7 @@ impl Changes {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .get(subject)
-            .copied()
+            .map(|seen| seen.status)
     }
 
     /// Records `status` for `subject`; publishes and logs a [`Change`] when it differs.
@@ -111,16 +119,11 @@ impl Changes {
         status: Status,
         message: impl FnOnce() -> Option<String>,
     ) {
-        let old = {
-            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-            match last.get_mut(&subject) {
-                Some(seen) if *seen == status => return,
-                Some(seen) => Some(std::mem::replace(seen, status)),
-                None => {
-                    last.insert(subject.clone(), status);
-                    None
-                }
-            }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let (old, before) = match last.get(&subject) {
+            Some(seen) if seen.status == status => return,
+            Some(seen) => (Some(seen.status), seen.message.clone()),
+            None => (None, None),
         };
         let change = Change {
             subject,
@@ -128,26 +131,95 @@ impl Changes {
             new: status,
             message: message(),
         };
-        log(&change);
+        last.insert(
+            change.subject.clone(),
+            Seen {
+                status,
+                message: change.message.clone(),
+            },
+        );
+        let watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(watch) = watches.get(&change.subject) {
+            watch.send_replace(Some(status));
+        }
+        drop(watches);
+        drop(last);
+        log(&change, before.as_deref());
         // No subscriber is fine: the change was logged.
         let _ = self.sender.send(change);
     }
 }
 
-fn log(change: &Change) {
+/// Logs `change` once; `before` is the message of the change into the old status, so that a
+/// recovery names what recovered.
+fn log(change: &Change, before: Option<&str>) {
     let Change {
         subject,
         old,
         new,
         message,
     } = change;
-    let old = old.map_or("none", Status::as_str);
-    let message = message.as_deref().unwrap_or("");
-    match (change.old, new) {
+    let from = old.map_or("none", Status::as_str);
+    // Not `message`: that name is the event's own message in tracing.
+    let reason = message.as_deref();
+    match (old, new) {
         (_, Status::Fail) => {
-            tracing::warn!(%subject, from = old, to = %new, message, "health changed")
+            tracing::warn!(%subject, from, to = %new, reason, "health changed")
         }
-        (None, Status::Pass) => tracing::debug!(%subject, from = old, to = %new, "health changed"),
-        _ => tracing::info!(%subject, from = old, to = %new, message, "health changed"),
+        (None, Status::Pass) => tracing::debug!(%subject, from, to = %new, "health changed"),
+        _ => tracing::info!(%subject, from, to = %new, reason, was = before, "health changed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn watches_see_every_change_and_only_changes() {
+        let changes = Changes::new();
+        let subject = Subject::Probe(Probe::Readiness);
+        let mut early = changes.watch(subject.clone());
+        assert_eq!(*early.borrow_and_update(), None);
+
+        changes.record(subject.clone(), Status::Pass, || None);
+        assert!(early.has_changed().unwrap());
+        assert_eq!(*early.borrow_and_update(), Some(Status::Pass));
+
+        let mut late = changes.watch(subject.clone());
+        assert_eq!(*late.borrow_and_update(), Some(Status::Pass));
+        changes.record(subject.clone(), Status::Pass, || None);
+        assert!(
+            !early.has_changed().unwrap(),
+            "the same status is no change"
+        );
+
+        changes.record(subject.clone(), Status::Fail, || Some("db".into()));
+        for watch in [&mut early, &mut late] {
+            assert!(watch.has_changed().unwrap());
+            assert_eq!(*watch.borrow_and_update(), Some(Status::Fail));
+        }
+        // Other subjects' watches are untouched.
+        let mut other = changes.watch(Subject::Service);
+        changes.record(subject, Status::Pass, || None);
+        assert!(!other.has_changed().unwrap());
+        assert_eq!(*other.borrow_and_update(), None);
+    }
+
+    #[tokio::test]
+    async fn changes_are_published_with_their_reason() {
+        let changes = Changes::new();
+        let mut receiver = changes.subscribe();
+        let subject = Subject::Check("db".into());
+        changes.record(subject.clone(), Status::Pass, || None);
+        changes.record(subject.clone(), Status::Pass, || unreachable!("no change"));
+        changes.record(subject.clone(), Status::Fail, || Some("refused".into()));
+        let first = receiver.recv().await.unwrap();
+        assert_eq!((first.old, first.new), (None, Status::Pass));
+        let second = receiver.recv().await.unwrap();
+        assert_eq!((second.old, second.new), (Some(Status::Pass), Status::Fail));
+        assert_eq!(second.message.as_deref(), Some("refused"));
+        assert!(receiver.try_recv().is_err());
+        assert_eq!(changes.last(&subject), Some(Status::Fail));
     }
 }

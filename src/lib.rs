@@ -50,3 +50,8 @@ pub use health::{Health, State};
 pub use layer::{HealthLayer, HealthService, ResponseFuture};
 pub use route::{Methods, PathPattern};
 pub use run::{CheckReport, Checks, Gate, Report, RunEnd, Selection};
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -277,7 +277,7 @@ pub(crate) async fn run_checks(health: &Health, checks: Vec<Check>) -> Vec<Check
     .await;
     for report in &reports {
         if report.status() != Status::Pass {
-            tracing::debug!(check = %report.name, status = %report.status(), message = report.result.message.as_deref().unwrap_or(""), "check not passing");
+            tracing::debug!(check = %report.name, status = %report.status(), reason = report.result.message.as_deref(), "check not passing");
         }
         health
             .changes()

@@ -1,0 +1,121 @@
+//! Captures `tracing` events and spans in memory, for assertions on what is logged.
+#![allow(dead_code)]
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::Registry;
+
+/// One captured event (or a span's creation, with `span` set to its name).
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub level: Level,
+    pub target: String,
+    pub span: Option<String>,
+    pub message: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Record {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<Record>>>);
+
+impl Captured {
+    pub fn records(&self) -> Vec<Record> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// Events (not spans) with this message.
+    pub fn events(&self, message: &str) -> Vec<Record> {
+        self.records()
+            .into_iter()
+            .filter(|r| r.span.is_none() && r.message == message)
+            .collect()
+    }
+
+    /// Spans created with this name.
+    pub fn spans(&self, name: &str) -> Vec<Record> {
+        self.records()
+            .into_iter()
+            .filter(|r| r.span.as_deref() == Some(name))
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message = value.to_owned();
+        } else {
+            self.fields
+                .push((field.name().to_owned(), value.to_owned()));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.record_str(field, &format!("{value:?}"));
+    }
+}
+
+struct CaptureLayer(Captured);
+
+impl CaptureLayer {
+    fn push(&self, metadata: &tracing::Metadata<'_>, span: Option<String>, fields: Fields) {
+        self.0.0.lock().unwrap().push(Record {
+            level: *metadata.level(),
+            target: metadata.target().to_owned(),
+            span,
+            message: fields.message,
+            fields: fields.fields,
+        });
+    }
+}
+
+impl<S: Subscriber> Layer<S> for CaptureLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        self.push(event.metadata(), None, fields);
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        let name = attrs.metadata().name().to_owned();
+        self.push(attrs.metadata(), Some(name), fields);
+    }
+}
+
+/// Captures everything logged on this thread until the guard drops.
+///
+/// Use it in a current-thread runtime (the `#[tokio::test]` default) so that servers spawned by
+/// the test run on the same thread and log into the capture too.
+pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let captured = Captured::default();
+    let subscriber = Registry::default().with(CaptureLayer(captured.clone()));
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, guard)
+}
