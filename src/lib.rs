@@ -27,6 +27,7 @@
 //! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them;
 //! - [`changes`]: status changes, logged once and published to subscribers;
 //! - [`format`]: response formats;
+//! - [`preset`]: ready-made endpoints answering as other health-check packages do;
 //! - [`body`]: the response body that wraps the inner service's.
 
 #![deny(unsafe_code)]
@@ -39,6 +40,7 @@ pub mod endpoint;
 pub mod format;
 pub mod health;
 pub mod layer;
+pub mod preset;
 pub mod route;
 pub mod run;
 
