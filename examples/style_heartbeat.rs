@@ -16,9 +16,11 @@ use tower_health::{Check, CheckResult, Health, HealthLayer, preset::Heartbeat};
 async fn main() -> std::io::Result<()> {
     let health = Health::new();
     health.register(
-        Check::new("database", || async { CheckResult::pass().data("time", 0.0012) })
-            .readiness()
-            .liveness(),
+        Check::new("database", || async {
+            CheckResult::pass().data("time", 0.0012)
+        })
+        .readiness()
+        .liveness(),
     );
     health.register(Check::new("search", || async {
         CheckResult::fail("no quorum").data("nodes", 3)

@@ -18,9 +18,16 @@ async fn main() -> std::io::Result<()> {
         CheckResult::fail("dial tcp 10.0.0.7:2379: connection refused")
     }));
     health.set_state(State::Working);
-    let app = Router::new()
-        .route("/", get(|| async { "hello" }))
-        .layer(HealthLayer::new().health(health).endpoints(Kubernetes::new()));
-    let paths = ["/livez?verbose", "/readyz", "/readyz?verbose&exclude=etcd&exclude=kms", "/readyz/etcd"];
+    let app = Router::new().route("/", get(|| async { "hello" })).layer(
+        HealthLayer::new()
+            .health(health)
+            .endpoints(Kubernetes::new()),
+    );
+    let paths = [
+        "/livez?verbose",
+        "/readyz",
+        "/readyz?verbose&exclude=etcd&exclude=kms",
+        "/readyz/etcd",
+    ];
     serve::serve(app, 3001, &paths).await
 }

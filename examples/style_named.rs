@@ -14,9 +14,18 @@ use tower_health::{Check, Health, HealthLayer, preset::Named};
 async fn main() -> std::io::Result<()> {
     let health = Health::new();
     health.register(Check::new("live", || async {}));
-    health.register(Check::new("ready", || async { Err::<(), _>("database is down") }));
-    let app = Router::new()
-        .route("/", get(|| async { "hello" }))
-        .layer(HealthLayer::new().health(health).endpoints(Named::new().no_log()));
-    serve::serve(app, 3005, &["/healthz/live", "/healthz/ready", "/healthz/nope"]).await
+    health.register(Check::new("ready", || async {
+        Err::<(), _>("database is down")
+    }));
+    let app = Router::new().route("/", get(|| async { "hello" })).layer(
+        HealthLayer::new()
+            .health(health)
+            .endpoints(Named::new().no_log()),
+    );
+    serve::serve(
+        app,
+        3005,
+        &["/healthz/live", "/healthz/ready", "/healthz/nope"],
+    )
+    .await
 }

@@ -81,7 +81,11 @@ pub struct ConfigError {
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "HEALTH_CHECK_PORT is not a port number: {:?}", self.value)
+        write!(
+            f,
+            "HEALTH_CHECK_PORT is not a port number: {:?}",
+            self.value
+        )
     }
 }
 

@@ -58,7 +58,11 @@ async fn readiness_and_liveliness_have_their_own_probes() {
     let health = Health::new();
     let database = Switch::new(false);
     let search = Switch::new(true);
-    health.register(probe("database", &database, json!({"time": 0.0012})).readiness().liveness());
+    health.register(
+        probe("database", &database, json!({"time": 0.0012}))
+            .readiness()
+            .liveness(),
+    );
     health.register(probe("search", &search, json!({"nodes": 3})).readiness());
     let server = server(&health, Heartbeat::new()).await;
 
@@ -93,7 +97,11 @@ async fn no_probes_is_ok() {
     let health = Health::new();
     let server = server(&health, Heartbeat::new()).await;
     for path in [READINESS, LIVELINESS] {
-        assert_json(&get(&server, path).await, 200, json!({"status": true, "checks": {}}));
+        assert_json(
+            &get(&server, path).await,
+            200,
+            json!({"status": true, "checks": {}}),
+        );
     }
 }
 
@@ -132,7 +140,11 @@ async fn a_raising_probe_answers_json_500_and_the_service_keeps_answering() {
         500,
         json!({"status": false, "checks": {"explodes": {"status": false}}}),
     );
-    assert_json(&get(&server, READINESS).await, 200, json!({"status": true, "checks": {}}));
+    assert_json(
+        &get(&server, READINESS).await,
+        200,
+        json!({"status": true, "checks": {}}),
+    );
 }
 
 #[tokio::test]
@@ -142,9 +154,17 @@ async fn any_method_exact_path_query_ignored() {
     let server = server(&health, Heartbeat::new()).await;
     let expected = json!({"status": true, "checks": {"database": {"status": true}}});
     for method in [Method::POST, Method::PUT, Method::DELETE] {
-        assert_json(&request(&server, method, READINESS).await, 200, expected.clone());
+        assert_json(
+            &request(&server, method, READINESS).await,
+            200,
+            expected.clone(),
+        );
     }
-    assert_json(&get(&server, &format!("{READINESS}?x=1")).await, 200, expected);
+    assert_json(
+        &get(&server, &format!("{READINESS}?x=1")).await,
+        200,
+        expected,
+    );
     let head = request(&server, Method::HEAD, READINESS).await;
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
@@ -153,7 +173,11 @@ async fn any_method_exact_path_query_ignored() {
         "/.well-known/heartbeat",
         ENVIRON,
     ] {
-        assert_eq!(get(&server, path).await.header("x-inner"), Some("yes"), "{path}");
+        assert_eq!(
+            get(&server, path).await.header("x-inner"),
+            Some("yes"),
+            "{path}"
+        );
     }
 }
 
@@ -167,7 +191,10 @@ async fn environ_is_always_200_with_the_build_and_application_sections() {
         .section("region", json!("eu-west-1"))
         .contributor(move || {
             let ok = flag.load(Ordering::SeqCst);
-            (ok, Map::from_iter([("pool".to_owned(), json!({"healthy": ok}))]))
+            (
+                ok,
+                Map::from_iter([("pool".to_owned(), json!({"healthy": ok}))]),
+            )
         });
     let server = server(&health, Heartbeat::new().environ(environ)).await;
 
@@ -185,7 +212,12 @@ async fn environ_is_always_200_with_the_build_and_application_sections() {
         json!({"version": tower_health::format::TOWER_HEALTH_VERSION, "conflicts": null})
     );
     assert_eq!(body["libraries"]["postgres"]["version"], "16.2");
-    assert!(body["rust"]["rustc"].as_str().unwrap().starts_with("rustc 1."));
+    assert!(
+        body["rust"]["rustc"]
+            .as_str()
+            .unwrap()
+            .starts_with("rustc 1.")
+    );
     assert_eq!(body["rust"]["target"], tower_health::format::TARGET);
     assert!(!tower_health::format::TARGET.is_empty());
     assert_eq!(body["region"], "eu-west-1");

@@ -72,10 +72,7 @@ async fn verbose_lists_every_check() {
     let reply = get(&f.server, "/readyz?verbose").await;
     assert_eq!(reply.status, 200);
     assert_text_headers(&reply);
-    assert_eq!(
-        reply.text(),
-        "[+]ping ok\n[+]db ok\nreadyz check passed\n"
-    );
+    assert_eq!(reply.text(), "[+]ping ok\n[+]db ok\nreadyz check passed\n");
     let reply = get(&f.server, "/livez?verbose=1").await;
     assert_eq!(reply.text(), "[+]ping ok\nlivez check passed\n");
 }
@@ -91,7 +88,11 @@ async fn exclude_skips_a_check_and_warns_about_unknown_names() {
     );
     assert_eq!(f.db.runs(), 0, "an excluded check is not run");
 
-    let reply = get(&f.server, "/readyz?verbose&exclude=db&exclude=etcd&exclude=kms").await;
+    let reply = get(
+        &f.server,
+        "/readyz?verbose&exclude=db&exclude=etcd&exclude=kms",
+    )
+    .await;
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.text(),

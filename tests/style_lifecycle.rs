@@ -95,7 +95,12 @@ async fn query_is_ignored_and_other_paths_are_not_served() {
     let health = Health::new();
     health.set_state(State::Working);
     let server = server(&health).await;
-    assert_state_answer(&get(&server, "/health?verbose=1").await, 200, "pass", RUNNING);
+    assert_state_answer(
+        &get(&server, "/health?verbose=1").await,
+        200,
+        "pass",
+        RUNNING,
+    );
     for path in ["/health/", "/healthz", "/"] {
         let reply = get(&server, path).await;
         assert_eq!(reply.header("x-inner"), Some("yes"), "{path}");
@@ -128,9 +133,10 @@ mod listener {
         let (logs, _guard) = Logs::capture();
         let health = Health::new();
         let main = server(&health).await;
-        let listener = HealthListener::start(&config("1"), layer(&health).without_default_endpoints())
-            .await
-            .unwrap();
+        let listener =
+            HealthListener::start(&config("1"), layer(&health).without_default_endpoints())
+                .await
+                .unwrap();
         let addr = listener.local_addr().expect("listening");
         assert!(listener.is_running());
         assert_eq!(

@@ -65,7 +65,10 @@ async fn fixture(preset: Maintenance) -> Fixture {
 
 fn assert_plain(reply: &Reply, status: u16, body: &str) {
     assert_eq!(reply.status, status);
-    assert_eq!(reply.header("content-type"), Some("text/plain; charset=UTF-8"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; charset=UTF-8")
+    );
     assert_eq!(reply.text(), body);
 }
 
@@ -78,20 +81,32 @@ async fn without_the_checks_parameter_the_checks_are_not_called() {
     let (logs, _guard) = Logs::capture();
     let f = fixture(Maintenance::new()).await;
     f.cache.set_failing(true);
-    for path in ["/health", "/health?checks=1", "/health?checks=yes", "/health?checks="] {
+    for path in [
+        "/health",
+        "/health?checks=1",
+        "/health?checks=yes",
+        "/health?checks=",
+    ] {
         assert_plain(&get(&f.server, path).await, 200, "OK");
     }
     assert_eq!((f.db.runs(), f.cache.runs()), (0, 0));
-    assert!(logs.lines_with("Health response").is_empty(), "nothing logged for OK");
+    assert!(
+        logs.lines_with("Health response").is_empty(),
+        "nothing logged for OK"
+    );
 }
 
 #[tokio::test]
 async fn checks_true_or_all_in_any_case_run_every_check() {
     let (logs, _guard) = Logs::capture();
     let f = fixture(Maintenance::new()).await;
-    for (n, path) in ["/health?checks=true", "/health?checks=ALL", "/health?checks=True"]
-        .into_iter()
-        .enumerate()
+    for (n, path) in [
+        "/health?checks=true",
+        "/health?checks=ALL",
+        "/health?checks=True",
+    ]
+    .into_iter()
+    .enumerate()
     {
         assert_plain(&get(&f.server, path).await, 200, "OK");
         assert_eq!((f.db.runs(), f.cache.runs()), (n + 1, n + 1), "{path}");
@@ -118,11 +133,14 @@ async fn a_report_other_than_ok_fails_and_logs_every_report() {
 #[tokio::test]
 async fn lowercase_ok_fails_too() {
     let f = fixture(Maintenance::new()).await;
-    f.health.register(Check::new("lower", || async { PlainText::report("ok", None) }));
+    f.health.register(Check::new("lower", || async {
+        PlainText::report("ok", None)
+    }));
     assert_plain(&get(&f.server, "/health?checks=true").await, 503, "ERROR");
     // A plain failing result (no status string) reads as ERROR as well.
     f.health.deregister("lower");
-    f.health.register(Check::new("plain", || async { CheckResult::fail("down") }));
+    f.health
+        .register(Check::new("plain", || async { CheckResult::fail("down") }));
     assert_plain(&get(&f.server, "/health?checks=true").await, 503, "ERROR");
 }
 
@@ -195,5 +213,8 @@ async fn custom_url_and_codes() {
     f.health.set_maintenance(true);
     assert_plain(&get(&f.server, "/whatsup").await, 288, "MAINTENANCE");
     // The old url is not served.
-    assert_eq!(get(&f.server, "/health").await.header("x-inner"), Some("yes"));
+    assert_eq!(
+        get(&f.server, "/health").await.header("x-inner"),
+        Some("yes")
+    );
 }

@@ -49,7 +49,10 @@ async fn fixture(preset: Named) -> Fixture {
 
 fn assert_problem(reply: &Reply, status: u16, title: &str) {
     assert_eq!(reply.status, status);
-    assert_eq!(reply.header("content-type"), Some("application/problem+json"));
+    assert_eq!(
+        reply.header("content-type"),
+        Some("application/problem+json")
+    );
     assert_eq!(reply.json(), json!({"status": status, "title": title}));
 }
 
@@ -64,12 +67,17 @@ async fn a_passing_check_is_200_ok() {
 async fn a_failing_check_is_503_with_its_message() {
     let f = fixture(Named::new()).await;
     f.ready.set_failing(true);
-    assert_problem(&get(&f.server, "/healthz/ready").await, 503, "database is down");
+    assert_problem(
+        &get(&f.server, "/healthz/ready").await,
+        503,
+        "database is down",
+    );
     assert_problem(&get(&f.server, "/healthz/live").await, 200, "OK");
     f.ready.set_failing(false);
     assert_problem(&get(&f.server, "/healthz/ready").await, 200, "OK");
     // A failure without a message has an empty title.
-    f.health.register(Check::new("quiet", || async { Status::Fail }));
+    f.health
+        .register(Check::new("quiet", || async { Status::Fail }));
     assert_problem(&get(&f.server, "/healthz/quiet").await, 503, "");
 }
 
@@ -81,7 +89,8 @@ async fn unknown_unresolved_and_panicking_checks() {
         404,
         "The startup check endpoint is not setup",
     );
-    f.health.register(Check::unresolved("db", "no such pool: orders"));
+    f.health
+        .register(Check::unresolved("db", "no such pool: orders"));
     assert_problem(
         &get(&f.server, "/healthz/db").await,
         500,
@@ -101,7 +110,8 @@ async fn unknown_unresolved_and_panicking_checks() {
 async fn checks_added_or_replaced_later_are_served_at_once() {
     let f = fixture(Named::new()).await;
     assert_eq!(get(&f.server, "/healthz/cache").await.status, 404);
-    f.health.register(Check::new("cache", || async { Err::<(), _>("cold") }));
+    f.health
+        .register(Check::new("cache", || async { Err::<(), _>("cold") }));
     assert_problem(&get(&f.server, "/healthz/cache").await, 503, "cold");
     f.health.replace(Check::new("cache", || async {}));
     assert_problem(&get(&f.server, "/healthz/cache").await, 200, "OK");
@@ -121,17 +131,27 @@ async fn methods() {
     );
     let post = request(&f.server, Method::POST, "/healthz/live").await;
     assert_eq!(post.status, 405);
-    assert_eq!(styles::allow(post.header("allow")), ["GET", "HEAD", "OPTIONS"]);
+    assert_eq!(
+        styles::allow(post.header("allow")),
+        ["GET", "HEAD", "OPTIONS"]
+    );
     let options = request(&f.server, Method::OPTIONS, "/healthz/live").await;
     assert_eq!(options.status, 200);
-    assert_eq!(styles::allow(options.header("allow")), ["GET", "HEAD", "OPTIONS"]);
+    assert_eq!(
+        styles::allow(options.header("allow")),
+        ["GET", "HEAD", "OPTIONS"]
+    );
 }
 
 #[tokio::test]
 async fn the_prefix_alone_and_deeper_paths_reach_the_application() {
     let f = fixture(Named::new()).await;
     for path in ["/healthz", "/healthz/", "/healthz/live/"] {
-        assert_eq!(get(&f.server, path).await.header("x-inner"), Some("yes"), "{path}");
+        assert_eq!(
+            get(&f.server, path).await.header("x-inner"),
+            Some("yes"),
+            "{path}"
+        );
     }
 }
 
@@ -139,7 +159,10 @@ async fn the_prefix_alone_and_deeper_paths_reach_the_application() {
 async fn a_custom_prefix() {
     let f = fixture(Named::new().prefix("/status")).await;
     assert_problem(&get(&f.server, "/status/live").await, 200, "OK");
-    assert_eq!(get(&f.server, "/healthz/live").await.header("x-inner"), Some("yes"));
+    assert_eq!(
+        get(&f.server, "/healthz/live").await.header("x-inner"),
+        Some("yes")
+    );
 }
 
 /// The per-request log lines of health answers.

@@ -13,9 +13,11 @@ async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
     let health = Health::new();
     health.set_state(State::Working);
     health.register(
-        Check::new("database", || async { CheckResult::pass().data("time", 0.5) })
-            .readiness()
-            .liveness(),
+        Check::new("database", || async {
+            CheckResult::pass().data("time", 0.5)
+        })
+        .readiness()
+        .liveness(),
     );
     health.register(Check::new("search", || async { Err::<(), _>("no nodes") }));
     let app = Router::new()
@@ -46,14 +48,22 @@ async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
         liveliness.json(),
         json!({"status": true, "checks": {"database": {"time": 0.5, "status": true}}})
     );
-    assert_eq!(get(&server, "/.well-known/heartbeat/readiness").await.status, 500);
+    assert_eq!(
+        get(&server, "/.well-known/heartbeat/readiness")
+            .await
+            .status,
+        500
+    );
     // Named.
     let named = get(&server, "/healthz/search").await;
     assert_eq!(named.json(), json!({"status": 503, "title": "no nodes"}));
     // The defaults.
     let ready = get(&server, "/health/ready").await;
     assert_eq!(ready.status, 503);
-    assert_eq!(ready.header("content-type"), Some("application/health+json"));
+    assert_eq!(
+        ready.header("content-type"),
+        Some("application/health+json")
+    );
     assert_eq!(get(&server, "/health/live").await.status, 200);
     // And the application.
     assert_eq!(get(&server, "/").await.text(), "app");

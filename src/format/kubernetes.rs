@@ -1,7 +1,7 @@
 //! The Kubernetes API server's `/livez` and `/readyz` text format.
 
-use http::header::{HeaderName, HeaderValue};
 use http::StatusCode;
+use http::header::{HeaderName, HeaderValue};
 
 use super::{Answer, Format, Outcome, Rendered};
 use crate::check::Status;
@@ -88,7 +88,8 @@ impl KubernetesText {
             Outcome::Maintenance => lines += "[-]maintenance failed: maintenance mode is on\n",
             Outcome::UnknownCheck(_) => return "404 page not found\n".to_owned(),
         }
-        let failed = answer.status == Status::Fail || matches!(answer.outcome, Outcome::Maintenance);
+        let failed =
+            answer.status == Status::Fail || matches!(answer.outcome, Outcome::Maintenance);
         if failed {
             format!("{lines}{name} check failed\n")
         } else if answer.verbose {
