@@ -10,23 +10,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use http::Method;
 use serde_json::{Map, json};
 use styles::Switch;
-use tower::ServiceBuilder;
 use tower_health::format::Environ;
-use tower_health::{Check, CheckResult, Health, HealthLayer, preset::Heartbeat};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Status, preset::Heartbeat};
 
-use common::{Reply, TestServer, get, request, serve_hyper};
+use common::{Reply, TestServer, get, request};
 
 const READINESS: &str = "/.well-known/heartbeat/readiness";
 const LIVELINESS: &str = "/.well-known/heartbeat/liveliness";
 const ENVIRON: &str = "/.well-known/heartbeat/environ";
 
 async fn server(health: &Health, preset: Heartbeat) -> TestServer {
-    serve_hyper(
-        ServiceBuilder::new()
-            .layer(HealthLayer::new().health(health.clone()).endpoints(preset))
-            .service(common::echo_service()),
-    )
-    .await
+    styles::serve_layer(HealthLayer::new().health(health.clone()).endpoints(preset)).await
 }
 
 fn assert_json(reply: &Reply, status: u16, body: serde_json::Value) {
@@ -37,20 +31,12 @@ fn assert_json(reply: &Reply, status: u16, body: serde_json::Value) {
 
 /// A heartbeat probe: `(name, ok, data)`, `ok` driven by the switch.
 fn probe(name: &str, switch: &Switch, data: serde_json::Value) -> Check {
-    let switch = switch.clone();
-    Check::new(name.to_owned(), move || {
-        let failing = switch.hit();
-        let data = data.clone();
-        async move {
-            let mut result = CheckResult::new(if failing {
-                tower_health::Status::Fail
-            } else {
-                tower_health::Status::Pass
-            });
-            result.data = data.as_object().cloned().unwrap_or_default();
-            result
-        }
-    })
+    let data = data.as_object().cloned().unwrap_or_default();
+    let with_data = |status| CheckResult {
+        data: data.clone(),
+        ..CheckResult::new(status)
+    };
+    switch.check(name, with_data(Status::Pass), with_data(Status::Fail))
 }
 
 #[tokio::test]

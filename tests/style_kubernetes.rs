@@ -6,10 +6,9 @@ mod styles;
 
 use http::Method;
 use styles::{Logs, Switch};
-use tower::ServiceBuilder;
 use tower_health::{Check, CheckResult, Health, HealthLayer, State, preset::Kubernetes};
 
-use common::{TestServer, get, request, serve_hyper};
+use common::{TestServer, get, request};
 
 struct Fixture {
     server: TestServer,
@@ -23,25 +22,15 @@ async fn fixture() -> Fixture {
     health.set_state(State::Working);
     health.register(Check::new("ping", || async {}).liveness().readiness());
     let db = Switch::new(false);
-    let switch = db.clone();
-    health.register(Check::new("db", move || {
-        let failing = switch.hit();
-        async move {
-            if failing {
-                CheckResult::fail("connection refused to 10.0.0.7:5432")
-            } else {
-                CheckResult::pass()
-            }
-        }
-    }));
-    let server = serve_hyper(
-        ServiceBuilder::new()
-            .layer(
-                HealthLayer::new()
-                    .health(health.clone())
-                    .endpoints(Kubernetes::new()),
-            )
-            .service(common::echo_service()),
+    health.register(db.check(
+        "db",
+        CheckResult::pass(),
+        CheckResult::fail("connection refused to 10.0.0.7:5432"),
+    ));
+    let server = styles::serve_layer(
+        HealthLayer::new()
+            .health(health.clone())
+            .endpoints(Kubernetes::new()),
     )
     .await;
     Fixture { server, health, db }
@@ -170,10 +159,16 @@ async fn readiness_fails_until_the_service_is_working() {
         "[-]state failed: reason withheld\n[+]ping ok\n[+]db ok\nreadyz check failed\n"
     );
     assert_eq!(get(&f.server, "/livez").await.text(), "ok");
+    f.health.set_state(State::Working);
     f.health.set_maintenance(true);
     let reply = get(&f.server, "/readyz").await;
     assert_eq!(reply.status, 500);
-    assert!(reply.text().ends_with("readyz check failed\n"));
+    assert_eq!(
+        reply.text(),
+        "[-]maintenance failed: reason withheld\nreadyz check failed\n"
+    );
+    f.health.set_maintenance(false);
+    assert_eq!(get(&f.server, "/readyz").await.text(), "ok");
 }
 
 #[tokio::test]

@@ -6,10 +6,9 @@ mod styles;
 
 use http::Method;
 use serde_json::json;
-use tower::ServiceBuilder;
 use tower_health::{Health, HealthLayer, State, preset::Lifecycle};
 
-use common::{Reply, TestServer, get, request, serve_hyper};
+use common::{Reply, TestServer, get, request};
 
 fn layer(health: &Health) -> HealthLayer {
     HealthLayer::new()
@@ -18,12 +17,7 @@ fn layer(health: &Health) -> HealthLayer {
 }
 
 async fn server(health: &Health) -> TestServer {
-    serve_hyper(
-        ServiceBuilder::new()
-            .layer(layer(health))
-            .service(common::echo_service()),
-    )
-    .await
+    styles::serve_layer(layer(health)).await
 }
 
 fn assert_state_answer(reply: &Reply, status: u16, health_status: &str, note: &str) {

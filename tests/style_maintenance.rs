@@ -10,11 +10,10 @@ use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::Full;
 use styles::{Logs, Switch};
-use tower::ServiceBuilder;
 use tower_health::format::PlainText;
 use tower_health::{Check, CheckResult, Health, HealthLayer, preset::Maintenance};
 
-use common::{Reply, TestServer, get, request, serve_hyper};
+use common::{Reply, TestServer, get, request};
 
 struct Fixture {
     server: TestServer,
@@ -28,31 +27,18 @@ async fn fixture(preset: Maintenance) -> Fixture {
     let health = Health::new();
     let db = Switch::new(false);
     let cache = Switch::new(false);
-    let switch = db.clone();
-    health.register(Check::new("db", move || {
-        switch.hit();
-        async { PlainText::report("OK", None) }
-    }));
-    let switch = cache.clone();
-    health.register(Check::new("cache", move || {
-        let failing = switch.hit();
-        async move {
-            if failing {
-                PlainText::report("NOK", Some("evicting"))
-            } else {
-                PlainText::report("OK", Some("warm"))
-            }
-        }
-    }));
-    let server = serve_hyper(
-        ServiceBuilder::new()
-            .layer(
-                HealthLayer::new()
-                    .health(health.clone())
-                    .without_default_endpoints()
-                    .endpoints(preset),
-            )
-            .service(common::echo_service()),
+    let ok = PlainText::report("OK", None);
+    health.register(db.check("db", ok.clone(), ok));
+    health.register(cache.check(
+        "cache",
+        PlainText::report("OK", Some("warm")),
+        PlainText::report("NOK", Some("evicting")),
+    ));
+    let server = styles::serve_layer(
+        HealthLayer::new()
+            .health(health.clone())
+            .without_default_endpoints()
+            .endpoints(preset),
     )
     .await;
     Fixture {

@@ -7,10 +7,9 @@ mod styles;
 use http::Method;
 use serde_json::json;
 use styles::{Logs, Switch};
-use tower::ServiceBuilder;
-use tower_health::{Check, Health, HealthLayer, Status, preset::Named};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Status, preset::Named};
 
-use common::{Reply, TestServer, get, request, serve_hyper};
+use common::{Reply, TestServer, get, request};
 
 struct Fixture {
     server: TestServer,
@@ -23,23 +22,13 @@ async fn fixture(preset: Named) -> Fixture {
     let health = Health::new();
     health.register(Check::new("live", || async {}));
     let ready = Switch::new(false);
-    let switch = ready.clone();
-    health.register(Check::new("ready", move || {
-        let failing = switch.hit();
-        async move {
-            if failing {
-                Err("database is down")
-            } else {
-                Ok(())
-            }
-        }
-    }));
-    let server = serve_hyper(
-        ServiceBuilder::new()
-            .layer(HealthLayer::new().health(health.clone()).endpoints(preset))
-            .service(common::echo_service()),
-    )
-    .await;
+    health.register(ready.check(
+        "ready",
+        CheckResult::pass(),
+        CheckResult::fail("database is down"),
+    ));
+    let server =
+        styles::serve_layer(HealthLayer::new().health(health.clone()).endpoints(preset)).await;
     Fixture {
         server,
         health,

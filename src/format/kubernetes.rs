@@ -85,7 +85,10 @@ impl KubernetesText {
                     );
                 }
             }
-            Outcome::Maintenance => lines += "[-]maintenance failed: maintenance mode is on\n",
+            Outcome::Maintenance => {
+                let why = reason(Some("maintenance mode is on"));
+                lines += &format!("[-]maintenance failed: {why}\n");
+            }
             Outcome::UnknownCheck(_) => return "404 page not found\n".to_owned(),
         }
         let failed =
@@ -102,14 +105,9 @@ impl KubernetesText {
     fn single_check(answer: &Answer<'_>) -> String {
         match answer.outcome {
             Outcome::Report(report) if report.status == Status::Fail => {
-                let reasons: Vec<&str> = report
-                    .checks
-                    .iter()
-                    .filter(|check| check.status() == Status::Fail)
-                    .filter_map(|check| check.result.message.as_deref())
-                    .collect();
+                let reasons = super::failure_messages(report);
                 let reason = if answer.show_details && !reasons.is_empty() {
-                    reasons.join("; ")
+                    reasons
                 } else {
                     "reason withheld".to_owned()
                 };

@@ -76,6 +76,17 @@ impl Answer<'_> {
     }
 }
 
+/// The messages of the failing checks of `report`, joined by `; `.
+pub(crate) fn failure_messages(report: &Report) -> String {
+    let messages: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|check| check.status() == Status::Fail)
+        .filter_map(|check| check.result.message.as_deref())
+        .collect();
+    messages.join("; ")
+}
+
 /// A written response: status, content type, extra headers and body.
 #[derive(Clone, Debug)]
 pub struct Rendered {

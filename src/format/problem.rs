@@ -55,13 +55,7 @@ impl ProblemJson {
                 if !answer.show_details {
                     return reason();
                 }
-                let messages: Vec<&str> = report
-                    .checks
-                    .iter()
-                    .filter(|c| c.status() == Status::Fail)
-                    .filter_map(|c| c.result.message.as_deref())
-                    .collect();
-                messages.join("; ")
+                super::failure_messages(report)
             }
         }
     }

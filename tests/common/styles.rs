@@ -112,3 +112,29 @@ pub fn panicking(name: &str) -> tower_health::Check {
         }
     })
 }
+
+impl Switch {
+    /// A check answering `pass` or, while the switch is set, `fail`.
+    pub fn check(
+        &self,
+        name: &str,
+        pass: tower_health::CheckResult,
+        fail: tower_health::CheckResult,
+    ) -> tower_health::Check {
+        let switch = self.clone();
+        tower_health::Check::new(name.to_owned(), move || {
+            let result = if switch.hit() { &fail } else { &pass };
+            std::future::ready(result.clone())
+        })
+    }
+}
+
+/// Serves `layer` in front of the echo service.
+pub async fn serve_layer(layer: tower_health::HealthLayer) -> crate::common::TestServer {
+    crate::common::serve_hyper(
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(crate::common::echo_service()),
+    )
+    .await
+}
