@@ -333,6 +333,7 @@ pub struct Check {
     pub(crate) timeout: Option<Duration>,
     pub(crate) component_type: Option<Arc<str>>,
     pub(crate) runner: Arc<dyn RunCheck>,
+    pub(crate) unresolved: bool,
 }
 
 impl Check {
@@ -358,6 +359,30 @@ impl Check {
             timeout: None,
             component_type: None,
             runner: Arc::new(check),
+            unresolved: false,
+        }
+    }
+
+    /// A check that could not be built (its configuration was invalid, its client failed to
+    /// construct): registered under `name` so a probe of it reports the error instead of finding
+    /// no check. Every run fails with `error` as the message and ends as
+    /// [`RunEnd::Unresolved`](crate::RunEnd::Unresolved), which
+    /// [`StatusCodes::panicked`](crate::StatusCodes::panicked) maps to a server error.
+    ///
+    /// ```
+    /// use tower_health::{Check, Health};
+    ///
+    /// let health = Health::new();
+    /// match "not a url".parse::<http::Uri>() {
+    ///     Ok(_uri) => health.register(Check::new("upstream", || async { true })),
+    ///     Err(error) => health.register(Check::unresolved("upstream", error)),
+    /// }
+    /// ```
+    pub fn unresolved(name: impl Into<Arc<str>>, error: impl fmt::Display) -> Self {
+        let result = CheckResult::fail(error.to_string());
+        Check {
+            unresolved: true,
+            ..Self::new(name, move || std::future::ready(result.clone()))
         }
     }
 

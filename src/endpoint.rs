@@ -47,7 +47,8 @@ pub struct StatusCodes {
     pub maintenance: StatusCode,
     /// The path names a check that is not registered (default 404).
     pub unknown_check: StatusCode,
-    /// A check panicked; `None` (the default) treats it as `fail`.
+    /// A check panicked or could not be resolved ([`Check::unresolved`](crate::Check::unresolved));
+    /// `None` (the default) treats it as `fail`.
     pub panicked: Option<StatusCode>,
 }
 
@@ -296,6 +297,7 @@ impl Endpoint {
                 show_details,
                 verbose: query.verbose,
             };
+            self.format.log(&answer);
             response(self.format.render(&answer), head)
         };
 
@@ -318,7 +320,7 @@ impl Endpoint {
         };
         let status = report.status;
         let status_code = match self.codes.panicked {
-            Some(code) if report.panicked() => code,
+            Some(code) if report.errored() => code,
             _ => self.codes.for_status(status),
         };
         answer(Outcome::Report(&report), status, status_code)

@@ -13,7 +13,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -71,6 +71,10 @@ struct Inner {
     maintenance_file: RwLock<Option<PathBuf>>,
     default_timeout_micros: AtomicU64,
     changes: Changes,
+    /// Whether the application runs a server of its own for this handle (a standalone listener),
+    /// and how many of those are running: setting the state with none running is a mistake.
+    server_expected: AtomicBool,
+    servers: AtomicUsize,
 }
 
 impl Default for Health {
@@ -102,6 +106,8 @@ impl Health {
                 maintenance_file: RwLock::new(None),
                 default_timeout_micros: AtomicU64::new(Self::DEFAULT_TIMEOUT.as_micros() as u64),
                 changes: Changes::new(),
+                server_expected: AtomicBool::new(false),
+                servers: AtomicUsize::new(0),
             }),
         }
     }
@@ -166,6 +172,13 @@ impl Health {
     pub fn set_state(&self, state: State) {
         if state == State::Working {
             self.inner.reached_working.store(true, Ordering::Relaxed);
+        }
+        if self.inner.server_expected.load(Ordering::Relaxed)
+            && self.inner.servers.load(Ordering::Relaxed) == 0
+        {
+            tracing::warn!(
+                "An attempt was made to set service state but health check is not running"
+            );
         }
         let old = self.inner.state.send_replace(state);
         if old != state {
@@ -241,6 +254,30 @@ impl Health {
 
     pub(crate) fn changes(&self) -> &Changes {
         &self.inner.changes
+    }
+
+    /// Marks that the application meant to serve this handle on a server of its own, so setting
+    /// the state while none runs warns.
+    #[allow(dead_code)] // used by the standalone listener
+    pub(crate) fn expect_server(&self) {
+        self.inner.server_expected.store(true, Ordering::Relaxed);
+    }
+
+    /// Counts a running server of this handle until the guard is dropped.
+    #[allow(dead_code)] // used by the standalone listener
+    pub(crate) fn serving(&self) -> Serving {
+        self.expect_server();
+        self.inner.servers.fetch_add(1, Ordering::Relaxed);
+        Serving(self.clone())
+    }
+}
+
+/// A running server of a [`Health`] handle, counted until dropped.
+pub(crate) struct Serving(Health);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.inner.servers.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

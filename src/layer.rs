@@ -154,16 +154,43 @@ impl HealthLayer {
         self.configure(|config| config.quiet = true)
     }
 
-    /// Adds an endpoint, matched after those added before it and after the defaults.
+    /// Adds an endpoint, matched after those added before it and before the defaults (so an
+    /// endpoint at a default path, such as `/health`, replaces the default one).
     #[must_use]
     pub fn endpoint(self, endpoint: Endpoint) -> Self {
         self.configure(|config| config.endpoints.push(endpoint))
+    }
+
+    /// Adds several endpoints, such as a [preset](crate::preset), in order.
+    ///
+    /// ```
+    /// use tower_health::{HealthLayer, preset};
+    ///
+    /// // Kubernetes and heartbeat paths side by side, next to the default `/health` endpoints.
+    /// let layer = HealthLayer::new()
+    ///     .endpoints(preset::Kubernetes::new())
+    ///     .endpoints(preset::Heartbeat::new());
+    /// ```
+    #[must_use]
+    pub fn endpoints(self, endpoints: impl IntoIterator<Item = Endpoint>) -> Self {
+        self.configure(|config| config.endpoints.extend(endpoints))
     }
 
     /// Adds a handler of its own kind (such as a protocol) for `pattern`.
     #[allow(dead_code)] // used by protocol integrations
     pub(crate) fn handler(self, pattern: PathPattern, handler: Arc<dyn Handler>) -> Self {
         self.configure(|config| config.handlers.push((pattern, handler)))
+    }
+
+    /// The first path this layer answers, for logs that name one.
+    #[allow(dead_code)] // used by the standalone listener
+    pub(crate) fn first_path(&self) -> String {
+        let config = &self.config;
+        match config.endpoints.first().map(|endpoint| &endpoint.path) {
+            Some(PathPattern::Exact(path)) => path.to_string(),
+            Some(PathPattern::Named(prefix)) => format!("{prefix}/{{name}}"),
+            None => config.prefix.clone(),
+        }
     }
 
     fn routes(&self) -> Arc<Routes> {
@@ -217,7 +244,7 @@ impl Config {
             Vec::new()
         };
         let mut routes = Routes::default();
-        for endpoint in defaults.into_iter().chain(self.endpoints.iter().cloned()) {
+        for endpoint in self.endpoints.iter().cloned().chain(defaults) {
             routes.push(endpoint.path.clone(), Arc::new(endpoint));
         }
         for (pattern, handler) in &self.handlers {

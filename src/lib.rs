@@ -27,7 +27,9 @@
 //! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them;
 //! - [`changes`]: status changes, logged once and published to subscribers;
 //! - [`format`]: response formats;
-//! - [`body`]: the response body that wraps the inner service's.
+//! - [`preset`]: ready-made endpoints answering as other health-check packages do;
+//! - [`body`]: the response body that wraps the inner service's;
+//! - `listener` (feature `listener`): a standalone health listener on an address of its own.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -39,6 +41,9 @@ pub mod endpoint;
 pub mod format;
 pub mod health;
 pub mod layer;
+#[cfg(feature = "listener")]
+pub mod listener;
+pub mod preset;
 pub mod route;
 pub mod run;
 

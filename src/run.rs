@@ -21,6 +21,8 @@ pub enum RunEnd {
     TimedOut,
     /// The check panicked; the result fails.
     Panicked,
+    /// The check could not be resolved ([`Check::unresolved`]) and did not run; the result fails.
+    Unresolved,
 }
 
 /// The result of one check, with when and how it ran.
@@ -76,6 +78,13 @@ impl Report {
     /// Whether any check panicked.
     pub fn panicked(&self) -> bool {
         self.checks.iter().any(|c| c.end == RunEnd::Panicked)
+    }
+
+    /// Whether any check panicked or could not be resolved: an error rather than a failure.
+    pub fn errored(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(c.end, RunEnd::Panicked | RunEnd::Unresolved))
     }
 
     /// The names of checks that are not passing, comma-separated (for logs and change events).
@@ -294,6 +303,7 @@ async fn run_one(check: Check, default_timeout: Duration) -> CheckReport {
     let timeout = check.timeout.unwrap_or(default_timeout);
     let run = AssertUnwindSafe(check.runner.clone().run()).catch_unwind();
     let (result, end) = match tokio::time::timeout(timeout, run).await {
+        Ok(Ok(result)) if check.unresolved => (result, RunEnd::Unresolved),
         Ok(Ok(result)) => (result, RunEnd::Completed),
         Ok(Err(panic)) => (
             CheckResult::fail(format!("check panicked: {}", panic_message(&*panic))),

@@ -14,13 +14,25 @@
 //! let layer = HealthLayer::new().endpoint(Endpoint::probe("/up", Probe::Readiness).format(plain));
 //! ```
 
+mod environ;
 mod health_json;
+mod heartbeat;
+mod kubernetes;
+mod lifecycle;
+mod plain;
+mod problem;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
+pub use environ::{BuildInfo, Environ, RUSTC_VERSION, TARGET, TOWER_HEALTH_VERSION};
 pub use health_json::HealthJson;
+pub use heartbeat::{HeartbeatJson, JSON};
+pub use kubernetes::{KubernetesText, TEXT_PLAIN_UTF8};
+pub use lifecycle::{JSON_UTF8, LifecycleJson};
+pub use plain::{PlainText, STATUS_KEY, TEXT_PLAIN};
+pub use problem::{PROBLEM_JSON, ProblemJson};
 
 use crate::check::Status;
 use crate::health::State;
@@ -62,6 +74,17 @@ impl Answer<'_> {
             _ => None,
         }
     }
+}
+
+/// The messages of the failing checks of `report`, joined by `; `.
+pub(crate) fn failure_messages(report: &Report) -> String {
+    let messages: Vec<&str> = report
+        .checks
+        .iter()
+        .filter(|check| check.status() == Status::Fail)
+        .filter_map(|check| check.result.message.as_deref())
+        .collect();
+    messages.join("; ")
 }
 
 /// A written response: status, content type, extra headers and body.
@@ -106,10 +129,17 @@ impl Rendered {
     }
 }
 
-/// Writes an [`Answer`] as a response.
+/// Writes an [`Answer`] as a response, and logs it where a style calls for that.
 pub trait Format: Send + Sync + 'static {
     /// Writes `answer`.
     fn render(&self, answer: &Answer<'_>) -> Rendered;
+
+    /// Logs `answer`, once per request that is answered (not for 405 or `OPTIONS`).
+    ///
+    /// Logs nothing by default: status changes are already logged once each.
+    fn log(&self, answer: &Answer<'_>) {
+        let _ = answer;
+    }
 }
 
 impl<F> Format for F

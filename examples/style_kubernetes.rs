@@ -1,0 +1,33 @@
+//! The Kubernetes API server style: `/livez`, `/readyz`, `?verbose`, `?exclude=NAME`.
+//!
+//! ```text
+//! cargo run --example style_kubernetes        # PORT defaults to 3001
+//! ```
+
+#[path = "common/serve.rs"]
+mod serve;
+
+use axum::{Router, routing::get};
+use tower_health::{Check, CheckResult, Health, HealthLayer, State, preset::Kubernetes};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let health = Health::new();
+    health.register(Check::new("ping", || async {}).liveness().readiness());
+    health.register(Check::new("etcd", || async {
+        CheckResult::fail("dial tcp 10.0.0.7:2379: connection refused")
+    }));
+    health.set_state(State::Working);
+    let app = Router::new().route("/", get(|| async { "hello" })).layer(
+        HealthLayer::new()
+            .health(health)
+            .endpoints(Kubernetes::new()),
+    );
+    let paths = [
+        "/livez?verbose",
+        "/readyz",
+        "/readyz?verbose&exclude=etcd&exclude=kms",
+        "/readyz/etcd",
+    ];
+    serve::serve(app, 3001, &paths).await
+}

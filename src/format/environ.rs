@@ -1,0 +1,152 @@
+//! oarepo-heartbeat's environ body: what the service is built from.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::heartbeat::JSON;
+use super::{Answer, Format, Rendered};
+
+/// The version of tower-health the service is built with.
+pub const TOWER_HEALTH_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// `rustc --version` of the compiler that built tower-health (and so the service).
+pub const RUSTC_VERSION: &str = env!("TOWER_HEALTH_RUSTC_VERSION");
+
+/// The target triple tower-health (and so the service) was built for.
+pub const TARGET: &str = env!("TOWER_HEALTH_TARGET");
+
+/// The application's crate name and version, captured when the application is built.
+///
+/// Made by [`build_info!`](crate::build_info), which expands in the application's crate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BuildInfo {
+    /// The crate name (`CARGO_PKG_NAME`).
+    pub name: &'static str,
+    /// The crate version (`CARGO_PKG_VERSION`).
+    pub version: &'static str,
+}
+
+/// The [`BuildInfo`] of the crate that calls it: its `CARGO_PKG_NAME` and `CARGO_PKG_VERSION`.
+///
+/// ```
+/// let info = tower_health::build_info!();
+/// assert_eq!(info.name, env!("CARGO_PKG_NAME"));
+/// ```
+#[macro_export]
+macro_rules! build_info {
+    () => {
+        $crate::format::BuildInfo {
+            name: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    };
+}
+
+type Contributor = Arc<dyn Fn() -> (bool, Map<String, Value>) + Send + Sync>;
+
+/// What the service is built from, as oarepo-heartbeat's environ answers, Rust's way:
+///
+/// ```json
+/// {"status": true,
+///  "libraries": {"orders": {"version": "1.4.0", "conflicts": null},
+///                "tower-health": {"version": "0.1.0", "conflicts": null}},
+///  "rust": {"rustc": "rustc 1.85.0 (4d91de4e4 2025-02-17)", "target": "x86_64-unknown-linux-gnu"}}
+/// ```
+///
+/// plus the application's own sections. Contributors run on every request; `status` is the AND
+/// of theirs. The answer is 200 whatever the status: this is information, not a probe. It
+/// exposes internals, so nothing serves it unless the application adds it.
+///
+/// ```
+/// use serde_json::{Map, json};
+/// use tower_health::format::Environ;
+///
+/// let environ = Environ::new(tower_health::build_info!())
+///     .library("postgres", "16.2")
+///     .section("region", json!("eu-west-1"))
+///     .contributor(|| (true, Map::from_iter([("pool".to_owned(), json!({"size": 10}))])));
+/// ```
+#[derive(Clone)]
+pub struct Environ {
+    libraries: Map<String, Value>,
+    sections: Map<String, Value>,
+    contributors: Vec<Contributor>,
+}
+
+impl Environ {
+    /// The environ of the application `app` (see [`build_info!`](crate::build_info)).
+    pub fn new(app: BuildInfo) -> Self {
+        Environ {
+            libraries: Map::new(),
+            sections: Map::new(),
+            contributors: Vec::new(),
+        }
+        .library(app.name, app.version)
+        .library("tower-health", TOWER_HEALTH_VERSION)
+    }
+
+    /// Adds a library and its version under `libraries`.
+    #[must_use]
+    pub fn library(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.libraries.insert(
+            name.into(),
+            json!({"version": version.into(), "conflicts": null}),
+        );
+        self
+    }
+
+    /// Adds a top-level section.
+    #[must_use]
+    pub fn section(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.sections.insert(key.into(), value);
+        self
+    }
+
+    /// Adds a function called on every request whose sections are merged in; when it returns
+    /// `false` the top-level `status` is `false` (the answer is still 200).
+    #[must_use]
+    pub fn contributor(
+        mut self,
+        contributor: impl Fn() -> (bool, Map<String, Value>) + Send + Sync + 'static,
+    ) -> Self {
+        self.contributors.push(Arc::new(contributor));
+        self
+    }
+
+    /// The body as a JSON value.
+    pub fn to_value(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("libraries".into(), Value::Object(self.libraries.clone()));
+        body.insert(
+            "rust".into(),
+            json!({"rustc": RUSTC_VERSION, "target": TARGET}),
+        );
+        body.extend(self.sections.clone());
+        let mut ok = true;
+        for contributor in &self.contributors {
+            let (contributed_ok, sections) = contributor();
+            ok &= contributed_ok;
+            body.extend(sections);
+        }
+        body.insert("status".into(), Value::Bool(ok));
+        Value::Object(body)
+    }
+}
+
+impl Format for Environ {
+    fn render(&self, answer: &Answer<'_>) -> Rendered {
+        Rendered::json(answer.status_code, JSON, &self.to_value())
+    }
+}
+
+impl fmt::Debug for Environ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Environ")
+            .field("libraries", &self.libraries)
+            .field("sections", &self.sections)
+            .field("contributors", &self.contributors.len())
+            .finish()
+    }
+}

@@ -1,0 +1,138 @@
+//! The Kubernetes API server's `/livez` and `/readyz` text format.
+
+use http::StatusCode;
+use http::header::{HeaderName, HeaderValue};
+
+use super::{Answer, Format, Outcome, Rendered};
+use crate::check::Status;
+
+/// `text/plain; charset=utf-8`, as the Kubernetes API server answers.
+pub const TEXT_PLAIN_UTF8: &str = "text/plain; charset=utf-8";
+
+/// The text the Kubernetes API server answers on `/livez` and `/readyz`.
+///
+/// An aggregate endpoint ([`KubernetesText::new`]) answers `ok`; with `?verbose` one line per
+/// check (`[+]db ok`, `[+]db excluded: ok`, a `warn:` line for excludes that match nothing) and
+/// `livez check passed`; on failure always the lines, `[-]db failed: reason withheld` and
+/// `livez check failed`. The reason is shown instead of `reason withheld` only where the
+/// details policy allows. A single-check endpoint ([`KubernetesText::single`]) answers `ok` or
+/// `internal server error: REASON`.
+///
+/// ```
+/// use tower_health::format::KubernetesText;
+/// use tower_health::{Endpoint, HealthLayer, Probe, StatusCodes};
+/// use http::StatusCode;
+///
+/// let codes = StatusCodes { fail: StatusCode::INTERNAL_SERVER_ERROR, ..StatusCodes::default() };
+/// let layer = HealthLayer::new().endpoint(
+///     Endpoint::probe("/livez", Probe::Liveness)
+///         .verbose_param("verbose")
+///         .exclude_param("exclude")
+///         .status_codes(codes)
+///         .format(KubernetesText::new("livez")),
+/// );
+/// ```
+#[derive(Clone, Debug)]
+pub struct KubernetesText {
+    /// The name in the last line (`livez`), or `None` for a single-check endpoint.
+    name: Option<String>,
+}
+
+impl KubernetesText {
+    /// The format of an aggregate endpoint whose last line names `name` (`livez`, `readyz`).
+    pub fn new(name: impl Into<String>) -> Self {
+        KubernetesText {
+            name: Some(name.into()),
+        }
+    }
+
+    /// The format of a single-check endpoint (`/readyz/NAME`).
+    pub fn single() -> Self {
+        KubernetesText { name: None }
+    }
+
+    fn aggregate(&self, name: &str, answer: &Answer<'_>) -> String {
+        let reason = |message: Option<&str>| match message {
+            Some(message) if answer.show_details => message.to_owned(),
+            _ => "reason withheld".to_owned(),
+        };
+        let mut lines = String::new();
+        match answer.outcome {
+            Outcome::Report(report) => {
+                if let Some((Status::Fail, why)) = &report.gate {
+                    lines += &format!("[-]state failed: {}\n", reason(Some(why)));
+                }
+                for check in &report.checks {
+                    if check.status() == Status::Fail {
+                        let why = reason(check.result.message.as_deref());
+                        lines += &format!("[-]{} failed: {why}\n", check.name);
+                    } else {
+                        lines += &format!("[+]{} ok\n", check.name);
+                    }
+                }
+                for excluded in &report.excluded {
+                    lines += &format!("[+]{excluded} excluded: ok\n");
+                }
+                if !report.unknown_excludes.is_empty() {
+                    let names: Vec<String> = report
+                        .unknown_excludes
+                        .iter()
+                        .map(|name| format!("{name:?}"))
+                        .collect();
+                    lines += &format!(
+                        "warn: some health checks cannot be excluded: no matches for {}\n",
+                        names.join(", ")
+                    );
+                }
+            }
+            Outcome::Maintenance => {
+                let why = reason(Some("maintenance mode is on"));
+                lines += &format!("[-]maintenance failed: {why}\n");
+            }
+            Outcome::UnknownCheck(_) => return "404 page not found\n".to_owned(),
+        }
+        let failed =
+            answer.status == Status::Fail || matches!(answer.outcome, Outcome::Maintenance);
+        if failed {
+            format!("{lines}{name} check failed\n")
+        } else if answer.verbose {
+            format!("{lines}{name} check passed\n")
+        } else {
+            "ok".to_owned()
+        }
+    }
+
+    fn single_check(answer: &Answer<'_>) -> String {
+        match answer.outcome {
+            Outcome::Report(report) if report.status == Status::Fail => {
+                let reasons = super::failure_messages(report);
+                let reason = if answer.show_details && !reasons.is_empty() {
+                    reasons
+                } else {
+                    "reason withheld".to_owned()
+                };
+                format!("internal server error: {reason}\n")
+            }
+            Outcome::Report(_) => "ok".to_owned(),
+            Outcome::Maintenance => "internal server error: maintenance mode is on\n".to_owned(),
+            Outcome::UnknownCheck(_) => "404 page not found\n".to_owned(),
+        }
+    }
+}
+
+impl Format for KubernetesText {
+    fn render(&self, answer: &Answer<'_>) -> Rendered {
+        let body = match &self.name {
+            Some(name) => self.aggregate(name, answer),
+            None => Self::single_check(answer),
+        };
+        text(answer.status_code, body)
+    }
+}
+
+fn text(status: StatusCode, body: String) -> Rendered {
+    Rendered::new(status, TEXT_PLAIN_UTF8, body).header(
+        HeaderName::from_static("x-content-type-options"),
+        HeaderValue::from_static("nosniff"),
+    )
+}

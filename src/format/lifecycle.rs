@@ -1,0 +1,61 @@
+//! py-12f-common's lifecycle body: the state as IETF health+json with a note.
+
+use serde_json::json;
+
+use super::{Answer, Format, Rendered};
+use crate::health::State;
+
+/// `application/json; charset=utf-8`, as py-12f-common answers.
+pub const JSON_UTF8: &str = "application/json; charset=utf-8";
+
+/// The lifecycle state as py-12f-common writes it:
+/// `{"status", "notes": [..], "serviceId": "get-health", "description": "Returns the health of
+/// the 'NAME' service"}`, with one note per state.
+///
+/// ```
+/// use tower_health::format::LifecycleJson;
+/// use tower_health::{Checks, Endpoint, Gate, HealthLayer};
+///
+/// let layer = HealthLayer::new().endpoint(
+///     Endpoint::new("/health")
+///         .checks(Checks::None)
+///         .gate(Gate::Lifecycle)
+///         .format(LifecycleJson::new("orders")),
+/// );
+/// ```
+#[derive(Clone, Debug)]
+pub struct LifecycleJson {
+    description: String,
+}
+
+impl LifecycleJson {
+    /// The format for the service named `service`.
+    pub fn new(service: impl AsRef<str>) -> Self {
+        LifecycleJson {
+            description: format!("Returns the health of the '{}' service", service.as_ref()),
+        }
+    }
+
+    /// The note for `state`.
+    pub fn note(state: State) -> &'static str {
+        match state {
+            State::Working => "Service is running",
+            State::WarmingUp | State::ShuttingDown => {
+                "Service is not healthy, it is warming up or shutting down"
+            }
+            State::Unknown => "No information about the service",
+        }
+    }
+}
+
+impl Format for LifecycleJson {
+    fn render(&self, answer: &Answer<'_>) -> Rendered {
+        let body = json!({
+            "status": answer.status.as_str(),
+            "notes": [Self::note(answer.state)],
+            "serviceId": "get-health",
+            "description": self.description,
+        });
+        Rendered::json(answer.status_code, JSON_UTF8, &body)
+    }
+}

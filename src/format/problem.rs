@@ -1,0 +1,72 @@
+//! `application/problem+json` bodies `{"status", "title"}`, as flask-healthz answers.
+
+use serde_json::json;
+
+use super::{Answer, Format, Outcome, Rendered};
+use crate::check::Status;
+use crate::run::RunEnd;
+
+/// The `application/problem+json` media type (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// `{"status": CODE, "title": TEXT}` for a named check, as flask-healthz answers:
+///
+/// | outcome | title |
+/// |---|---|
+/// | passes | `OK` |
+/// | fails | the check's message (`""` without one; the reason phrase where details are withheld) |
+/// | no check of that name | `The NAME check endpoint is not setup` |
+/// | [`Check::unresolved`](crate::Check::unresolved) | `The NAME check function could not be imported` |
+/// | panicked | `Internal Server Error` |
+///
+/// ```
+/// use tower_health::format::ProblemJson;
+/// use tower_health::{Details, Endpoint, HealthLayer};
+///
+/// let layer = HealthLayer::new().endpoint(
+///     Endpoint::named("/healthz").details(Details::Always).format(ProblemJson),
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ProblemJson;
+
+impl ProblemJson {
+    fn title(answer: &Answer<'_>) -> String {
+        let reason = || {
+            answer
+                .status_code
+                .canonical_reason()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        match answer.outcome {
+            Outcome::UnknownCheck(name) => format!("The {name} check endpoint is not setup"),
+            Outcome::Maintenance => "Maintenance".to_owned(),
+            Outcome::Report(report) => {
+                if let Some(check) = report.checks.iter().find(|c| c.end == RunEnd::Unresolved) {
+                    return format!("The {} check function could not be imported", check.name);
+                }
+                if report.panicked() {
+                    return reason();
+                }
+                if report.status != Status::Fail {
+                    return "OK".to_owned();
+                }
+                if !answer.show_details {
+                    return reason();
+                }
+                super::failure_messages(report)
+            }
+        }
+    }
+}
+
+impl Format for ProblemJson {
+    fn render(&self, answer: &Answer<'_>) -> Rendered {
+        let body = json!({
+            "status": answer.status_code.as_u16(),
+            "title": Self::title(answer),
+        });
+        Rendered::json(answer.status_code, PROBLEM_JSON, &body)
+    }
+}

@@ -1,0 +1,140 @@
+//! Support for the style tests: checks whose outcome a test drives, and captured logs.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tracing::subscriber::DefaultGuard;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// A switch a test flips to make a check pass or fail, counting the check's runs.
+#[derive(Clone, Default)]
+pub struct Switch {
+    failing: Arc<AtomicBool>,
+    runs: Arc<AtomicUsize>,
+}
+
+impl Switch {
+    pub fn new(failing: bool) -> Self {
+        let switch = Switch::default();
+        switch.set_failing(failing);
+        switch
+    }
+
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Reads the switch and counts a run: `true` when the check should fail.
+    pub fn hit(&self) -> bool {
+        self.runs.fetch_add(1, Ordering::SeqCst);
+        self.failing.load(Ordering::SeqCst)
+    }
+
+    pub fn runs(&self) -> usize {
+        self.runs.load(Ordering::SeqCst)
+    }
+}
+
+/// Log lines written while the guard lives (on this thread: use a current-thread runtime).
+#[derive(Clone, Default)]
+pub struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl Logs {
+    pub fn capture() -> (Logs, DefaultGuard) {
+        let logs = Logs::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_max_level(tracing::Level::TRACE)
+            .finish();
+        (logs.clone(), tracing::subscriber::set_default(subscriber))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+
+    /// The lines containing `needle`.
+    pub fn lines_with(&self, needle: &str) -> Vec<String> {
+        self.text()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .map(str::to_owned)
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+pub struct LogWriter(Arc<Mutex<Vec<u8>>>);
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Logs {
+    type Writer = LogWriter;
+
+    fn make_writer(&'a self) -> LogWriter {
+        LogWriter(self.0.clone())
+    }
+}
+
+/// Allowed methods of an `Allow` header, as a sorted list.
+pub fn allow(value: Option<&str>) -> Vec<String> {
+    let mut methods: Vec<String> = value
+        .expect("Allow header")
+        .split(',')
+        .map(|m| m.trim().to_owned())
+        .collect();
+    methods.sort();
+    methods
+}
+
+/// A check that panics on every run.
+pub fn panicking(name: &str) -> tower_health::Check {
+    tower_health::Check::new(name.to_owned(), || async {
+        let panics = true;
+        if panics {
+            panic!("check exploded");
+        }
+    })
+}
+
+impl Switch {
+    /// A check answering `pass` or, while the switch is set, `fail`.
+    pub fn check(
+        &self,
+        name: &str,
+        pass: tower_health::CheckResult,
+        fail: tower_health::CheckResult,
+    ) -> tower_health::Check {
+        let switch = self.clone();
+        tower_health::Check::new(name.to_owned(), move || {
+            let result = if switch.hit() { &fail } else { &pass };
+            std::future::ready(result.clone())
+        })
+    }
+}
+
+/// Serves `layer` in front of the echo service.
+pub async fn serve_layer(layer: tower_health::HealthLayer) -> crate::common::TestServer {
+    crate::common::serve_hyper(
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service(crate::common::echo_service()),
+    )
+    .await
+}
