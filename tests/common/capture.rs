@@ -1,8 +1,9 @@
 //! Captures `tracing` events and spans in memory, for assertions on what is logged.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
@@ -80,11 +81,19 @@ impl Visit for Fields {
     }
 }
 
-struct CaptureLayer(Captured);
+thread_local! {
+    static TARGET: RefCell<Option<Captured>> = const { RefCell::new(None) };
+}
+
+/// Routes each event to the capture of the thread it happens on.
+struct CaptureLayer;
 
 impl CaptureLayer {
     fn push(&self, metadata: &tracing::Metadata<'_>, span: Option<String>, fields: Fields) {
-        self.0.0.lock().unwrap().push(Record {
+        let Some(captured) = TARGET.with(|target| target.borrow().clone()) else {
+            return;
+        };
+        captured.0.lock().unwrap().push(Record {
             level: *metadata.level(),
             target: metadata.target().to_owned(),
             span,
@@ -109,13 +118,28 @@ impl<S: Subscriber> Layer<S> for CaptureLayer {
     }
 }
 
+/// Stops capturing on this thread when dropped.
+pub struct CaptureGuard(());
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        TARGET.with(|target| target.borrow_mut().take());
+    }
+}
+
 /// Captures everything logged on this thread until the guard drops.
 ///
 /// Use it in a current-thread runtime (the `#[tokio::test]` default) so that servers spawned by
-/// the test run on the same thread and log into the capture too.
-pub fn capture() -> (Captured, tracing::subscriber::DefaultGuard) {
+/// the test run on the same thread and log into the capture too. One global subscriber routes by
+/// thread: per-thread default subscribers race with tracing's callsite interest cache when tests
+/// run in parallel, and then lose events.
+pub fn capture() -> (Captured, CaptureGuard) {
+    static INSTALL: Once = Once::new();
+    INSTALL.call_once(|| {
+        let subscriber = Registry::default().with(CaptureLayer);
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+    });
     let captured = Captured::default();
-    let subscriber = Registry::default().with(CaptureLayer(captured.clone()));
-    let guard = tracing::subscriber::set_default(subscriber);
-    (captured, guard)
+    TARGET.with(|target| *target.borrow_mut() = Some(captured.clone()));
+    (captured, CaptureGuard(()))
 }

@@ -1,11 +1,11 @@
 //! Support for the style tests: checks whose outcome a test drives, and captured logs.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Once};
 
-use tracing::subscriber::DefaultGuard;
 use tracing_subscriber::fmt::MakeWriter;
 
 /// A switch a test flips to make a check pass or fail, counting the check's runs.
@@ -42,15 +42,24 @@ impl Switch {
 pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
-    pub fn capture() -> (Logs, DefaultGuard) {
+    /// Captures on this thread until the guard drops. One global subscriber routes lines by
+    /// thread: per-thread default subscribers race with tracing's callsite interest cache when
+    /// tests run in parallel, and then lose events.
+    pub fn capture() -> (Logs, LogsGuard) {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(ThreadWriter)
+                .with_ansi(false)
+                .without_time()
+                .with_max_level(tracing::Level::TRACE)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber)
+                .expect("no other global subscriber");
+        });
         let logs = Logs::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(logs.clone())
-            .with_ansi(false)
-            .without_time()
-            .with_max_level(tracing::Level::TRACE)
-            .finish();
-        (logs.clone(), tracing::subscriber::set_default(subscriber))
+        TARGET.with(|target| *target.borrow_mut() = Some(logs.clone()));
+        (logs, LogsGuard(()))
     }
 
     pub fn text(&self) -> String {
@@ -71,11 +80,29 @@ impl Logs {
     }
 }
 
-pub struct LogWriter(Arc<Mutex<Vec<u8>>>);
+thread_local! {
+    static TARGET: RefCell<Option<Logs>> = const { RefCell::new(None) };
+}
 
-impl Write for LogWriter {
+/// Stops capturing on this thread when dropped.
+pub struct LogsGuard(());
+
+impl Drop for LogsGuard {
+    fn drop(&mut self) {
+        TARGET.with(|target| target.borrow_mut().take());
+    }
+}
+
+/// Writes to the capture of the current thread, if any.
+pub struct ThreadWriter;
+
+impl Write for ThreadWriter {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        TARGET.with(|target| {
+            if let Some(logs) = &*target.borrow() {
+                logs.0.lock().unwrap().extend_from_slice(buf);
+            }
+        });
         Ok(buf.len())
     }
 
@@ -84,11 +111,11 @@ impl Write for LogWriter {
     }
 }
 
-impl<'a> MakeWriter<'a> for Logs {
-    type Writer = LogWriter;
+impl<'a> MakeWriter<'a> for ThreadWriter {
+    type Writer = ThreadWriter;
 
-    fn make_writer(&'a self) -> LogWriter {
-        LogWriter(self.0.clone())
+    fn make_writer(&'a self) -> ThreadWriter {
+        ThreadWriter
     }
 }
 
