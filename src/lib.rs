@@ -27,7 +27,9 @@
 //! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them;
 //! - [`changes`]: status changes, logged once and published to subscribers;
 //! - [`format`]: response formats;
-//! - [`body`]: the response body that wraps the inner service's.
+//! - [`body`]: the response body that wraps the inner service's;
+//! - [`drain`]: the graceful drain before a shutdown;
+//! - `grpc` (feature `grpc`): the gRPC health protocol from the same registry.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -35,8 +37,11 @@
 pub mod body;
 pub mod changes;
 pub mod check;
+pub mod drain;
 pub mod endpoint;
 pub mod format;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod health;
 pub mod layer;
 pub mod route;
@@ -44,6 +49,7 @@ pub mod run;
 
 pub use body::HealthBody;
 pub use changes::{Change, Subject};
+pub use drain::Drain;
 pub use check::{Check, CheckResult, HealthCheck, IntoCheckResult, Probe, Probes, Status};
 pub use endpoint::{Details, Endpoint, RunChecks, StatusCodes};
 pub use health::{Health, State};
