@@ -85,8 +85,11 @@ impl Changes {
 
     /// A receiver of the latest status of `subject` (`None` until one is recorded).
     pub(crate) fn watch(&self, subject: Subject) -> watch::Receiver<Option<Status>> {
-        let last = self.last(&subject);
+        // Both locks are held (in the order `record` takes them), so no change is lost between
+        // reading the last status and subscribing.
+        let recorded = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let mut watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
+        let last = recorded.get(&subject).copied();
         // Senders nobody listens to any more are dropped here rather than kept forever.
         watches.retain(|_, sender| sender.receiver_count() > 0);
         watches
@@ -113,14 +116,20 @@ impl Changes {
     ) {
         let old = {
             let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-            match last.get_mut(&subject) {
+            let old = match last.get_mut(&subject) {
                 Some(seen) if *seen == status => return,
                 Some(seen) => Some(std::mem::replace(seen, status)),
                 None => {
                     last.insert(subject.clone(), status);
                     None
                 }
+            };
+            // Published under the `last` lock, so watches see changes in the order recorded.
+            let watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(watch) = watches.get(&subject) {
+                watch.send_replace(Some(status));
             }
+            old
         };
         let change = Change {
             subject,
