@@ -1,14 +1,20 @@
 """Checks tower-health's grpc.health.v1 service with Python's independent gRPC implementation.
 
-Usage: check_health.py HOST:PORT   (a running `cargo run --example tonic --features grpc`)
+Usage: check_health.py HOST:PORT [PID]   (a running `cargo run --example tonic --features grpc`)
+
+With PID, the last case sends the example SIGTERM while a Watch is open: the Watch must report
+NOT_SERVING and then end, so that it does not hold up the graceful shutdown.
 """
 
+import os
+import signal
 import sys
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 SERVICE_UNKNOWN = health_pb2.HealthCheckResponse.SERVICE_UNKNOWN
 TIMEOUT = 10  # seconds: a bound on a hung call, not a timing assertion
 
@@ -33,7 +39,7 @@ def status_name(status):
     return health_pb2.HealthCheckResponse.ServingStatus.Name(status)
 
 
-def main(address):
+def main(address, pid=None):
     channel = grpc.insecure_channel(address)
     grpc.channel_ready_future(channel).result(timeout=TIMEOUT)
     stub = health_pb2_grpc.HealthStub(channel)
@@ -81,6 +87,21 @@ def main(address):
         assert stream.is_active(), "the server closed the stream"
         stream.cancel()
 
+    if pid is not None:
+
+        @case("SIGTERM: Watch reports NOT_SERVING, then the server ends it")
+        def _():
+            request = health_pb2.HealthCheckRequest(service="")
+            stream = stub.Watch(request, timeout=TIMEOUT)
+            first = next(stream)
+            assert first.status == SERVING, status_name(first.status)
+            os.kill(pid, signal.SIGTERM)
+            draining = next(stream)
+            assert draining.status == NOT_SERVING, status_name(draining.status)
+            rest = list(stream)  # ends without error when the server closes it
+            assert rest == [], rest
+            assert stream.code() == grpc.StatusCode.OK, stream.code()
+
     channel.close()
     failed = sum(1 for _, error in results if error is not None)
     print(f"{len(results) - failed} passed, {failed} failed")
@@ -88,6 +109,6 @@ def main(address):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) not in (2, 3):
         sys.exit(__doc__)
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) == 3 else None))
