@@ -38,7 +38,9 @@ async fn main() -> std::io::Result<()> {
         .layer(HealthLayer::new().health(health.clone()));
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    // 127.0.0.1 unless HOST says otherwise (in a pod, 0.0.0.0: the kubelet probes the pod's IP).
+    let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
+    let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("axum example listening on {base}; try:");
     for path in ["/", "/api/items", "/health/live", "/health/ready", "/health/ready/database"] {
