@@ -14,8 +14,7 @@ use tower_health::{Check, Drain, Health, HealthLayer, State};
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
 
@@ -43,7 +42,13 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("axum example listening on {base}; try:");
-    for path in ["/", "/api/items", "/health/live", "/health/ready", "/health/ready/database"] {
+    for path in [
+        "/",
+        "/api/items",
+        "/health/live",
+        "/health/ready",
+        "/health/ready/database",
+    ] {
         println!("  curl -i {base}{path}");
     }
     println!("SIGTERM or Ctrl-C drains for 5 s, then stops.");

@@ -21,7 +21,9 @@ use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
 use tower_health::{Check, Drain, Health, HealthLayer, State};
 
-async fn hello(request: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn hello(
+    request: Request<hyper::body::Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let body = format!("hello from {}\n", request.uri().path());
     Ok(Response::new(Full::new(Bytes::from(body))))
 }
@@ -30,8 +32,7 @@ async fn hello(request: Request<hyper::body::Incoming>) -> Result<Response<Full<
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
 

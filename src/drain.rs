@@ -32,7 +32,6 @@
 //! feature of this crate: every deployment on Kubernetes needs the drain, and the feature adds only
 //! a small crate to the tokio a server already has.
 
-use std::future::Future;
 use std::time::Duration;
 
 use futures_util::future::{Either, select};
@@ -79,15 +78,14 @@ impl Drain {
     }
 
     /// The future to pass to `with_graceful_shutdown` (axum, hyper-util) or `serve_with_shutdown`
-    /// (tonic): resolves once the drain is triggered and the delay has passed.
-    pub fn signal(self) -> impl Future<Output = ()> + Send + 'static {
-        async move {
-            let trigger = self.triggered().await;
-            tracing::info!(trigger, delay = ?self.delay, "shutting down: draining");
-            self.health.set_state(State::ShuttingDown);
-            tokio::time::sleep(self.delay).await;
-            tracing::info!("drain over: the server stops accepting");
-        }
+    /// (tonic): resolves once the drain is triggered and the delay has passed. The future is
+    /// `Send`, for servers that spawn it.
+    pub async fn signal(self) {
+        let trigger = self.triggered().await;
+        tracing::info!(trigger, delay = ?self.delay, "shutting down: draining");
+        self.health.set_state(State::ShuttingDown);
+        tokio::time::sleep(self.delay).await;
+        tracing::info!("drain over: the server stops accepting");
     }
 
     /// Waits for the first trigger; says which.

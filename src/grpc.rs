@@ -285,7 +285,8 @@ impl Rounds {
                 .map(|service| async move { health.evaluate(&service.selection()).await }),
         )
         .await;
-        self.done.send_modify(|round| *round = round.wrapping_add(1));
+        self.done
+            .send_modify(|round| *round = round.wrapping_add(1));
     }
 }
 
@@ -326,8 +327,7 @@ impl Watcher {
         let recorded = grpc.health.watch(service.subject());
         let state = grpc.health.subscribe_state();
         let rounds = grpc.rounds.done.subscribe();
-        let mut ticks =
-            tokio::time::interval_at(Instant::now() + grpc.interval, grpc.interval);
+        let mut ticks = tokio::time::interval_at(Instant::now() + grpc.interval, grpc.interval);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let watching = grpc.rounds.watch(&service);
         Watcher {
@@ -546,7 +546,10 @@ mod tests {
     #[test]
     fn service_names_map_to_selections() {
         assert_eq!(Service::parse(""), Service::All);
-        assert_eq!(Service::parse("readiness"), Service::Probe(Probe::Readiness));
+        assert_eq!(
+            Service::parse("readiness"),
+            Service::Probe(Probe::Readiness)
+        );
         assert_eq!(Service::parse("liveness"), Service::Probe(Probe::Liveness));
         assert_eq!(Service::parse("startup"), Service::Probe(Probe::Startup));
         assert_eq!(Service::parse("ready"), Service::Check("ready".into()));

@@ -49,8 +49,8 @@ pub mod run;
 
 pub use body::HealthBody;
 pub use changes::{Change, Subject};
-pub use drain::Drain;
 pub use check::{Check, CheckResult, HealthCheck, IntoCheckResult, Probe, Probes, Status};
+pub use drain::Drain;
 pub use endpoint::{Details, Endpoint, RunChecks, StatusCodes};
 pub use health::{Health, State};
 pub use layer::{HealthLayer, HealthService, ResponseFuture};

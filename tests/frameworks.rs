@@ -55,10 +55,13 @@ struct AppState {
 
 /// An application router with state, a nested router and a fallback; the layer goes on last.
 fn app(health: Health) -> Router {
-    let api = Router::new().route(
-        "/items",
-        get(|AxumState(state): AxumState<AppState>| async move { format!("{} items", state.greeting) }),
-    );
+    let api =
+        Router::new().route(
+            "/items",
+            get(|AxumState(state): AxumState<AppState>| async move {
+                format!("{} items", state.greeting)
+            }),
+        );
     Router::new()
         .route("/", get(|| async { "root" }))
         .nest("/api", api)
@@ -196,7 +199,10 @@ async fn drain_fails_readiness_lets_in_flight_requests_finish_then_stops() {
         .await
         .expect("the drain did not end")
         .unwrap();
-    assert!(!server.is_finished(), "the server stopped with a request in flight");
+    assert!(
+        !server.is_finished(),
+        "the server stopped with a request in flight"
+    );
     assert!(!slow.is_finished());
     release.notify_one();
     let slow = tokio::time::timeout(BOUND, slow)

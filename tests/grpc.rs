@@ -190,11 +190,21 @@ async fn check_maps_service_names_to_probes_and_checks() {
         let (db, db_up) = switch("db");
         health.register(db.readiness());
         health.register(Check::new("alive", || async { true }).liveness());
-        health.register(Check::new("cache", || async { CheckResult::warn("90% full") }));
+        health.register(Check::new("cache", || async {
+            CheckResult::warn("90% full")
+        }));
         let server = serve(health.clone(), mode).await;
         let mut client = server.client().await;
 
-        for service in ["", "readiness", "liveness", "startup", "db", "alive", "cache"] {
+        for service in [
+            "",
+            "readiness",
+            "liveness",
+            "startup",
+            "db",
+            "alive",
+            "cache",
+        ] {
             assert_eq!(
                 check(&mut client, service).await,
                 ServingStatus::Serving,
@@ -239,12 +249,21 @@ async fn check_follows_the_lifecycle_state() {
         let server = serve(health.clone(), mode).await;
         let mut client = server.client().await;
         assert_eq!(check(&mut client, "").await, ServingStatus::NotServing);
-        assert_eq!(check(&mut client, "readiness").await, ServingStatus::NotServing);
-        assert_eq!(check(&mut client, "startup").await, ServingStatus::NotServing);
+        assert_eq!(
+            check(&mut client, "readiness").await,
+            ServingStatus::NotServing
+        );
+        assert_eq!(
+            check(&mut client, "startup").await,
+            ServingStatus::NotServing
+        );
         assert_eq!(check(&mut client, "liveness").await, ServingStatus::Serving);
         health.set_state(State::Working);
         assert_eq!(check(&mut client, "startup").await, ServingStatus::Serving);
-        assert_eq!(check(&mut client, "readiness").await, ServingStatus::Serving);
+        assert_eq!(
+            check(&mut client, "readiness").await,
+            ServingStatus::Serving
+        );
         health.set_state(State::ShuttingDown);
         for service in ["", "readiness", "liveness", "startup"] {
             assert_eq!(
@@ -345,7 +364,11 @@ async fn watch_streams_end_on_drain_and_the_server_stops() {
 
         health.set_state(State::ShuttingDown);
         for stream in [&mut all, &mut db] {
-            assert_eq!(next(stream).await, Some(ServingStatus::NotServing), "{mode:?}");
+            assert_eq!(
+                next(stream).await,
+                Some(ServingStatus::NotServing),
+                "{mode:?}"
+            );
             assert_eq!(next(stream).await, None, "{mode:?}: the stream did not end");
         }
         // Although the client keeps its connection, the server stops once the drain is over.
@@ -382,9 +405,12 @@ async fn tonic_with_the_layer_answers_http_probes_over_http1_and_http2() {
 #[tokio::test]
 async fn grpc_paths_in_the_layer_take_post_only_and_unknown_methods_are_unimplemented() {
     let server = serve(working(), Mode::Layer).await;
-    let get = Request::get(format!("http://{}/grpc.health.v1.Health/Check", server.addr))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
+    let get = Request::get(format!(
+        "http://{}/grpc.health.v1.Health/Check",
+        server.addr
+    ))
+    .body(Full::new(Bytes::new()))
+    .unwrap();
     let reply = common::send_with(&common::http1_client(), get).await;
     assert_eq!(reply.status, 405);
     assert_eq!(reply.header("allow"), Some("POST"));

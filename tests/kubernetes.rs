@@ -73,6 +73,10 @@ async fn the_http_probe_paths_are_answered_by_the_default_layer() {
     for path in paths {
         let reply = common::get(&server, path).await;
         assert_eq!(reply.status, 200, "{path}");
-        assert_eq!(reply.header("x-inner"), None, "{path} reached the application");
+        assert_eq!(
+            reply.header("x-inner"),
+            None,
+            "{path} reached the application"
+        );
     }
 }

@@ -27,7 +27,10 @@ async fn a_watch_sees_each_recorded_change_of_its_subject() {
     health.evaluate(&Selection::check("db")).await.unwrap();
     assert!(db.has_changed().unwrap(), "the check's watch was not told");
     assert_eq!(*db.borrow_and_update(), Some(Status::Fail));
-    assert!(!service.has_changed().unwrap(), "the service was not evaluated");
+    assert!(
+        !service.has_changed().unwrap(),
+        "the service was not evaluated"
+    );
 
     health.evaluate(&Selection::service()).await.unwrap();
     assert_eq!(*service.borrow_and_update(), Some(Status::Fail));
