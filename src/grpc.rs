@@ -269,8 +269,12 @@ impl Rounds {
         self.watched.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Re-evaluates every watched service, unless a round started at or after `since`.
+    /// Re-evaluates every watched service, unless a round started at or after `since`, or the
+    /// service is shutting down (when every status is known without running anything).
     async fn run(&self, health: &Health, since: Option<Instant>) {
+        if health.state() == State::ShuttingDown {
+            return;
+        }
         let mut last = self.last.lock().await;
         if let (Some(last), Some(since)) = (*last, since) {
             if last >= since {

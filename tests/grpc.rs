@@ -426,3 +426,44 @@ async fn grpc_paths_in_the_layer_take_post_only_and_unknown_methods_are_unimplem
     assert_eq!(reply.status, 200);
     assert_eq!(reply.header("grpc-status"), Some("12"));
 }
+
+/// In-process, on tokio's paused clock: many open Watch streams re-evaluate in one shared round
+/// per interval, not one evaluation per stream.
+#[tokio::test(start_paused = true)]
+async fn many_watch_streams_share_one_re_evaluation_per_interval() {
+    use futures_util::StreamExt;
+    use tonic_health::pb::health_server::Health as _;
+
+    const STREAMS: usize = 8;
+    const ROUNDS: u32 = 20;
+    let interval = Duration::from_secs(1);
+    let health = working();
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = runs.clone();
+    health.register(Check::new("db", move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { true }
+    }));
+    let grpc = GrpcHealth::new(health).watch_interval(interval);
+    for _ in 0..STREAMS {
+        let request = tonic::Request::new(HealthCheckRequest { service: "".into() });
+        let mut stream = grpc.watch(request).await.unwrap().into_inner();
+        let first = stream.next().await.unwrap().unwrap();
+        assert_eq!(first.status(), ServingStatus::Serving);
+        // Keep the stream polled, as a server would.
+        tokio::spawn(async move { while stream.next().await.is_some() {} });
+    }
+    let before = runs.load(Ordering::SeqCst);
+    for _ in 0..ROUNDS {
+        tokio::time::sleep(interval).await;
+    }
+    let during = runs.load(Ordering::SeqCst) - before;
+    assert!(
+        during >= ROUNDS as usize / 2,
+        "only {during} runs: no periodic re-evaluation"
+    );
+    assert!(
+        during <= 2 * ROUNDS as usize,
+        "{during} runs in {ROUNDS} intervals for {STREAMS} streams"
+    );
+}
