@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::combinators::BoxBody;
+use http_body_util::combinators::UnsyncBoxBody;
 use pin_project_lite::pin_project;
 
 pin_project! {
@@ -89,7 +89,8 @@ pin_project! {
     #[project = PayloadProj]
     pub(crate) enum Payload {
         Full { data: Option<Bytes> },
-        Stream { #[pin] body: BoxBody<Bytes, Infallible> },
+        // Not `Sync`: neither are the bodies it streams (tonic's), nor any server's bound.
+        Stream { #[pin] body: UnsyncBoxBody<Bytes, Infallible> },
     }
 }
 
@@ -104,8 +105,8 @@ impl Payload {
         Payload::Full { data: None }
     }
 
-    #[allow(dead_code)] // used by streaming protocols
-    pub(crate) fn stream(body: BoxBody<Bytes, Infallible>) -> Self {
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))] // used by streaming protocols
+    pub(crate) fn stream(body: UnsyncBoxBody<Bytes, Infallible>) -> Self {
         Payload::Stream { body }
     }
 }

@@ -143,10 +143,11 @@ impl Changes {
             watch.send_replace(Some(status));
         }
         drop(watches);
-        drop(last);
         log(&change, before.as_deref());
-        // No subscriber is fine: the change was logged.
+        // Sent under the `last` lock, so subscribers see a subject's changes in the order they
+        // were recorded. No subscriber is fine: the change was logged.
         let _ = self.sender.send(change);
+        drop(last);
     }
 }
 

@@ -252,6 +252,12 @@ impl Health {
         self.inner.changes.last(subject)
     }
 
+    /// Whether `other` is a clone of this handle (the same registry and state).
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    pub(crate) fn same_handle(&self, other: &Health) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     pub(crate) fn changes(&self) -> &Changes {
         &self.inner.changes
     }

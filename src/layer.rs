@@ -176,10 +176,14 @@ impl HealthLayer {
         self.configure(|config| config.endpoints.extend(endpoints))
     }
 
-    /// Adds a handler of its own kind (such as a protocol) for `pattern`.
-    #[allow(dead_code)] // used by protocol integrations
+    /// Adds a handler of its own kind (such as a protocol) for `pattern`, replacing the one
+    /// added before for the same pattern.
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))] // used by protocol integrations
     pub(crate) fn handler(self, pattern: PathPattern, handler: Arc<dyn Handler>) -> Self {
-        self.configure(|config| config.handlers.push((pattern, handler)))
+        self.configure(|config| {
+            config.handlers.retain(|(existing, _)| *existing != pattern);
+            config.handlers.push((pattern, handler));
+        })
     }
 
     /// The first path this layer answers, for logs that name one.

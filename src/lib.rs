@@ -28,8 +28,10 @@
 //! - [`changes`]: status changes, logged once and published to subscribers;
 //! - [`format`]: response formats;
 //! - [`preset`]: ready-made endpoints answering as other health-check packages do;
+//! - [`drain`]: the graceful drain before a shutdown;
 //! - [`body`]: the response body that wraps the inner service's;
-//! - `listener` (feature `listener`): a standalone health listener on an address of its own.
+//! - `listener` (feature `listener`): a standalone health listener on an address of its own;
+//! - `grpc` (feature `grpc`): the gRPC health protocol from the same registry.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -37,8 +39,11 @@
 pub mod body;
 pub mod changes;
 pub mod check;
+pub mod drain;
 pub mod endpoint;
 pub mod format;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod health;
 pub mod layer;
 #[cfg(feature = "listener")]
@@ -50,6 +55,7 @@ pub mod run;
 pub use body::HealthBody;
 pub use changes::{Change, Subject};
 pub use check::{Check, CheckResult, HealthCheck, IntoCheckResult, Probe, Probes, Status};
+pub use drain::Drain;
 pub use endpoint::{Details, Endpoint, RunChecks, StatusCodes};
 pub use health::{Health, State};
 pub use layer::{HealthLayer, HealthService, ResponseFuture};

@@ -1,0 +1,164 @@
+//! Graceful drain: the shutdown signal to hand to a server.
+//!
+//! On SIGTERM (what Kubernetes sends to stop a pod), Ctrl-C, or the state being set to
+//! [`State::ShuttingDown`] by the application, [`Drain::signal`] sets the state to shutting down
+//! (readiness fails, gRPC reports `NOT_SERVING` and ends its `Watch` streams), waits the drain
+//! delay so that load balancers and the kubelet notice and stop sending new requests, then
+//! resolves. The server then stops accepting connections and finishes the requests in flight:
+//! none is cut.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use axum::{Router, routing::get};
+//! use tower_health::{Drain, Health, HealthLayer, State};
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let health = Health::new();
+//! let app: Router = Router::new()
+//!     .route("/", get(|| async { "hello" }))
+//!     .layer(HealthLayer::new().health(health.clone()));
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! health.set_state(State::Working);
+//! axum::serve(listener, app)
+//!     .with_graceful_shutdown(Drain::new(health).delay(Duration::from_secs(5)).signal())
+//!     .await
+//! # }
+//! ```
+//!
+//! With tonic: `Server::builder()...serve_with_shutdown(addr, Drain::new(health).signal())`.
+//!
+//! Listening for signals needs a tokio runtime with its IO driver, as `#[tokio::main]` and every
+//! server runtime have. tokio's `signal` feature is part of the core dependencies rather than a
+//! feature of this crate: every deployment on Kubernetes needs the drain, and the feature adds only
+//! a small crate to the tokio a server already has.
+
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+
+use crate::health::{Health, State};
+
+/// The drain before a graceful shutdown. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct Drain {
+    health: Health,
+    delay: Duration,
+    signals: bool,
+}
+
+impl Drain {
+    /// How long the drain waits by default between failing readiness and stopping the server:
+    /// long enough for endpoint removal to reach kube-proxy and ingress controllers, well within
+    /// Kubernetes' default `terminationGracePeriodSeconds` of 30.
+    pub const DEFAULT_DELAY: Duration = Duration::from_secs(5);
+
+    /// The drain of `health`, triggered by SIGTERM, Ctrl-C or the shutting-down state, with the
+    /// [default delay](Self::DEFAULT_DELAY).
+    pub fn new(health: Health) -> Self {
+        Drain {
+            health,
+            delay: Self::DEFAULT_DELAY,
+            signals: true,
+        }
+    }
+
+    /// How long to wait after failing readiness before the server stops accepting.
+    #[must_use]
+    pub fn delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Does not listen for SIGTERM and Ctrl-C: only `set_state(State::ShuttingDown)` starts the
+    /// drain (for applications that handle signals themselves, and for tests).
+    #[must_use]
+    pub fn without_signals(mut self) -> Self {
+        self.signals = false;
+        self
+    }
+
+    /// The future to pass to `with_graceful_shutdown` (axum, hyper-util) or `serve_with_shutdown`
+    /// (tonic): resolves once the drain is triggered and the delay has passed. The future is
+    /// `Send`, for servers that spawn it.
+    pub async fn signal(self) {
+        let trigger = self.triggered().await;
+        tracing::info!(trigger, delay = ?self.delay, "shutting down: draining");
+        self.health.set_state(State::ShuttingDown);
+        tokio::time::sleep(self.delay).await;
+        tracing::info!("drain over: the server stops accepting");
+    }
+
+    /// Waits for the first trigger; says which.
+    async fn triggered(&self) -> &'static str {
+        let mut state = self.health.subscribe_state();
+        let shutting_down = Box::pin(async move {
+            // The sender lives in `health`, so this only returns on the state.
+            let _ = state.wait_for(|state| *state == State::ShuttingDown).await;
+        });
+        if !self.signals {
+            shutting_down.await;
+            return "state";
+        }
+        match select(shutting_down, Box::pin(os_signal())).await {
+            Either::Left(_) => "state",
+            Either::Right((signal, _)) => signal,
+        }
+    }
+}
+
+/// Waits for SIGTERM or Ctrl-C (SIGINT); a signal that cannot be listened for is logged and
+/// never fires.
+async fn os_signal() -> &'static str {
+    let ctrl_c = Box::pin(async {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => "SIGINT",
+            Err(error) => never(error).await,
+        }
+    });
+    #[cfg(unix)]
+    let terminate = Box::pin(async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+                "SIGTERM"
+            }
+            Err(error) => never(error).await,
+        }
+    });
+    #[cfg(not(unix))]
+    let terminate = Box::pin(std::future::pending::<&'static str>());
+    match select(ctrl_c, terminate).await {
+        Either::Left((signal, _)) | Either::Right((signal, _)) => signal,
+    }
+}
+
+async fn never(error: std::io::Error) -> &'static str {
+    tracing::warn!(%error, "cannot listen for a shutdown signal");
+    std::future::pending().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_state_triggers_the_drain_which_waits_the_delay() {
+        let health = Health::new();
+        health.set_state(State::Working);
+        let drain = tokio::spawn(
+            Drain::new(health.clone())
+                .delay(Duration::from_secs(10))
+                .without_signals()
+                .signal(),
+        );
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(!drain.is_finished(), "resolved without a trigger");
+        health.set_state(State::ShuttingDown);
+        tokio::time::sleep(Duration::from_secs(9)).await;
+        assert!(!drain.is_finished(), "resolved before the delay");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        drain.await.unwrap();
+        assert_eq!(health.state(), State::ShuttingDown);
+    }
+}

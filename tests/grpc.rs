@@ -1,0 +1,469 @@
+//! The gRPC health protocol over real tonic servers on 127.0.0.1, driven by tonic-health's
+//! generated client: answered by the layer itself and by the service added with `add_service`.
+#![cfg(feature = "grpc")]
+
+mod common;
+#[path = "../examples/support/greeter.rs"]
+mod greeter;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::future::BoxFuture;
+use http::{Method, Request};
+use http_body_util::Full;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::Code;
+use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Channel, Server};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::health_client::HealthClient;
+use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
+use tower_health::grpc::GrpcHealth;
+use tower_health::{Check, CheckResult, Drain, Health, HealthLayer, State};
+
+/// A bound on anything that could hang; never a timing assertion.
+const BOUND: Duration = Duration::from_secs(20);
+/// Short, so a Watch sees a check flip without waiting long.
+const WATCH_INTERVAL: Duration = Duration::from_millis(50);
+
+struct Running {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl Running {
+    async fn client(&self) -> HealthClient<Channel> {
+        HealthClient::new(self.channel().await)
+    }
+
+    async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    /// Waits for the server task to end by itself (after its shutdown signal resolved).
+    async fn stopped(mut self) {
+        tokio::time::timeout(BOUND, &mut self.task)
+            .await
+            .expect("the server did not stop")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts `serve` on a free port of 127.0.0.1; `stop` resolves when the `Running` is dropped.
+async fn start<F, Fut>(serve: F) -> Running
+where
+    F: FnOnce(TcpIncoming, BoxFuture<'static, ()>) -> Fut,
+    Fut: Future<Output = Result<(), tonic::transport::Error>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(
+        TcpIncoming::from(listener),
+        Box::pin(async move {
+            let _ = stopped.await;
+        }),
+    ));
+    Running {
+        addr,
+        stop: Some(stop),
+        task,
+    }
+}
+
+/// Who answers the protocol.
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    /// The layer, with `HealthLayer::grpc`; the server has no health service of its own.
+    Layer,
+    /// `GrpcHealth` added with `add_service`, behind a layer that answers HTTP only.
+    Service,
+}
+
+const MODES: [Mode; 2] = [Mode::Layer, Mode::Service];
+
+async fn serve(health: Health, mode: Mode) -> Running {
+    start(move |incoming, stop| async move {
+        let builder = Server::builder().accept_http1(true);
+        match mode {
+            Mode::Layer => {
+                builder
+                    .layer(
+                        HealthLayer::new()
+                            .health(health)
+                            .grpc_watch_interval(WATCH_INTERVAL),
+                    )
+                    .add_service(greeter::Greeter)
+                    .serve_with_incoming_shutdown(incoming, stop)
+                    .await
+            }
+            Mode::Service => {
+                let grpc = GrpcHealth::new(health.clone()).watch_interval(WATCH_INTERVAL);
+                builder
+                    .layer(HealthLayer::new().health(health))
+                    .add_service(grpc.into_server())
+                    .add_service(greeter::Greeter)
+                    .serve_with_incoming_shutdown(incoming, stop)
+                    .await
+            }
+        }
+    })
+    .await
+}
+
+/// A check whose outcome the test flips.
+fn switch(name: &str) -> (Check, Arc<AtomicBool>) {
+    let up = Arc::new(AtomicBool::new(true));
+    let flag = up.clone();
+    let check = Check::new(name, move || {
+        let up = flag.load(Ordering::SeqCst);
+        async move { up }
+    });
+    (check, up)
+}
+
+fn working() -> Health {
+    let health = Health::new();
+    health.set_state(State::Working);
+    health
+}
+
+async fn check(client: &mut HealthClient<Channel>, service: &str) -> ServingStatus {
+    let request = HealthCheckRequest {
+        service: service.into(),
+    };
+    let response = tokio::time::timeout(BOUND, client.check(request))
+        .await
+        .expect("Check hung")
+        .unwrap_or_else(|status| panic!("Check {service:?} failed: {status:?}"));
+    response.into_inner().status()
+}
+
+async fn watch(
+    client: &mut HealthClient<Channel>,
+    service: &str,
+) -> tonic::Streaming<HealthCheckResponse> {
+    let request = HealthCheckRequest {
+        service: service.into(),
+    };
+    tokio::time::timeout(BOUND, client.watch(request))
+        .await
+        .expect("Watch hung")
+        .expect("Watch failed")
+        .into_inner()
+}
+
+/// The next message of a Watch stream; `None` when the server ended it.
+async fn next(stream: &mut tonic::Streaming<HealthCheckResponse>) -> Option<ServingStatus> {
+    tokio::time::timeout(BOUND, stream.message())
+        .await
+        .expect("no Watch message came")
+        .expect("the Watch stream failed")
+        .map(|response| response.status())
+}
+
+#[tokio::test]
+async fn check_maps_service_names_to_probes_and_checks() {
+    for mode in MODES {
+        let health = working();
+        let (db, db_up) = switch("db");
+        health.register(db.readiness());
+        health.register(Check::new("alive", || async { true }).liveness());
+        health.register(Check::new("cache", || async {
+            CheckResult::warn("90% full")
+        }));
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+
+        for service in [
+            "",
+            "readiness",
+            "liveness",
+            "startup",
+            "db",
+            "alive",
+            "cache",
+        ] {
+            assert_eq!(
+                check(&mut client, service).await,
+                ServingStatus::Serving,
+                "{mode:?} {service:?}"
+            );
+        }
+
+        db_up.store(false, Ordering::SeqCst);
+        for (service, expected) in [
+            ("", ServingStatus::NotServing),
+            ("readiness", ServingStatus::NotServing),
+            ("db", ServingStatus::NotServing),
+            ("liveness", ServingStatus::Serving),
+            ("alive", ServingStatus::Serving),
+        ] {
+            assert_eq!(
+                check(&mut client, service).await,
+                expected,
+                "{mode:?} {service:?}"
+            );
+        }
+
+        let unknown = client
+            .check(HealthCheckRequest {
+                service: "nope".into(),
+            })
+            .await
+            .expect_err("an unknown service must fail");
+        assert_eq!(unknown.code(), Code::NotFound, "{mode:?}");
+
+        // The application's own gRPC service still answers through the layer.
+        let hello = greeter::say_hello(server.channel().await, "grpc").await;
+        assert_eq!(hello.unwrap(), "hello, grpc", "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn check_follows_the_lifecycle_state() {
+    for mode in MODES {
+        let health = Health::new();
+        health.set_state(State::WarmingUp);
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+        assert_eq!(check(&mut client, "").await, ServingStatus::NotServing);
+        assert_eq!(
+            check(&mut client, "readiness").await,
+            ServingStatus::NotServing
+        );
+        assert_eq!(
+            check(&mut client, "startup").await,
+            ServingStatus::NotServing
+        );
+        assert_eq!(check(&mut client, "liveness").await, ServingStatus::Serving);
+        health.set_state(State::Working);
+        assert_eq!(check(&mut client, "startup").await, ServingStatus::Serving);
+        assert_eq!(
+            check(&mut client, "readiness").await,
+            ServingStatus::Serving
+        );
+        health.set_state(State::ShuttingDown);
+        for service in ["", "readiness", "liveness", "startup"] {
+            assert_eq!(
+                check(&mut client, service).await,
+                ServingStatus::NotServing,
+                "{mode:?} {service:?} while shutting down"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn watch_pushes_state_changes_and_check_flips() {
+    for mode in MODES {
+        let health = working();
+        let (db, db_up) = switch("db");
+        health.register(db.readiness());
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+
+        let mut all = watch(&mut client, "").await;
+        let mut db_watch = watch(&mut client, "db").await;
+        assert_eq!(next(&mut all).await, Some(ServingStatus::Serving));
+        assert_eq!(next(&mut db_watch).await, Some(ServingStatus::Serving));
+
+        // A state change is pushed; nothing probes in between.
+        health.set_state(State::WarmingUp);
+        assert_eq!(next(&mut all).await, Some(ServingStatus::NotServing));
+        health.set_state(State::Working);
+        assert_eq!(next(&mut all).await, Some(ServingStatus::Serving));
+
+        // A check that flips is seen by the periodic re-evaluation, with nobody probing.
+        db_up.store(false, Ordering::SeqCst);
+        assert_eq!(next(&mut all).await, Some(ServingStatus::NotServing));
+        assert_eq!(next(&mut db_watch).await, Some(ServingStatus::NotServing));
+        db_up.store(true, Ordering::SeqCst);
+        assert_eq!(next(&mut db_watch).await, Some(ServingStatus::Serving));
+        assert_eq!(next(&mut all).await, Some(ServingStatus::Serving));
+    }
+}
+
+#[tokio::test]
+async fn watch_of_an_unknown_service_waits_for_it() {
+    for mode in MODES {
+        let health = working();
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+
+        let mut later = watch(&mut client, "later").await;
+        assert_eq!(next(&mut later).await, Some(ServingStatus::ServiceUnknown));
+
+        let (check, up) = switch("later");
+        up.store(false, Ordering::SeqCst);
+        health.register(check);
+        assert_eq!(next(&mut later).await, Some(ServingStatus::NotServing));
+        up.store(true, Ordering::SeqCst);
+        assert_eq!(next(&mut later).await, Some(ServingStatus::Serving));
+
+        health.deregister("later");
+        assert_eq!(next(&mut later).await, Some(ServingStatus::ServiceUnknown));
+    }
+}
+
+#[tokio::test]
+async fn watch_streams_end_on_drain_and_the_server_stops() {
+    for mode in MODES {
+        let health = working();
+        health.register(Check::new("db", || async { true }));
+        let drain = Drain::new(health.clone())
+            .delay(Duration::from_millis(300))
+            .without_signals();
+        let grpc_health = health.clone();
+        let server = start(move |incoming, _stop| async move {
+            let signal = drain.signal();
+            let mut builder = Server::builder();
+            match mode {
+                Mode::Layer => {
+                    builder
+                        .layer(HealthLayer::new().health(grpc_health).grpc())
+                        .add_service(greeter::Greeter)
+                        .serve_with_incoming_shutdown(incoming, signal)
+                        .await
+                }
+                Mode::Service => {
+                    builder
+                        .add_service(GrpcHealth::server(grpc_health))
+                        .serve_with_incoming_shutdown(incoming, signal)
+                        .await
+                }
+            }
+        })
+        .await;
+        let mut client = server.client().await;
+        let mut all = watch(&mut client, "").await;
+        let mut db = watch(&mut client, "db").await;
+        assert_eq!(next(&mut all).await, Some(ServingStatus::Serving));
+        assert_eq!(next(&mut db).await, Some(ServingStatus::Serving));
+
+        health.set_state(State::ShuttingDown);
+        for stream in [&mut all, &mut db] {
+            assert_eq!(
+                next(stream).await,
+                Some(ServingStatus::NotServing),
+                "{mode:?}"
+            );
+            assert_eq!(next(stream).await, None, "{mode:?}: the stream did not end");
+        }
+        // Although the client keeps its connection, the server stops once the drain is over.
+        server.stopped().await;
+        drop(client);
+    }
+}
+
+#[tokio::test]
+async fn tonic_with_the_layer_answers_http_probes_over_http1_and_http2() {
+    let health = working();
+    health.register(Check::new("db", || async { true }).readiness());
+    let server = serve(health, Mode::Layer).await;
+    for client in [common::http1_client(), common::http2_client()] {
+        let request = Request::get(format!("http://{}/health/ready", server.addr))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let reply = common::send_with(&client, request).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.json()["status"], "pass");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/health+json")
+        );
+    }
+    // Other paths reach tonic's router (which knows no such gRPC method).
+    let other = Request::get(format!("http://{}/other", server.addr))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let reply = common::send_with(&common::http2_client(), other).await;
+    assert_eq!(reply.header("grpc-status"), Some("12"));
+}
+
+#[tokio::test]
+async fn grpc_paths_in_the_layer_take_post_only_and_unknown_methods_are_unimplemented() {
+    let server = serve(working(), Mode::Layer).await;
+    let get = Request::get(format!(
+        "http://{}/grpc.health.v1.Health/Check",
+        server.addr
+    ))
+    .body(Full::new(Bytes::new()))
+    .unwrap();
+    let reply = common::send_with(&common::http1_client(), get).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("allow"), Some("POST"));
+
+    let unknown = Request::builder()
+        .method(Method::POST)
+        .uri(format!("http://{}/grpc.health.v1.Health/List", server.addr))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let reply = common::send_with(&common::http2_client(), unknown).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("grpc-status"), Some("12"));
+}
+
+/// In-process, on tokio's paused clock: many open Watch streams re-evaluate in one shared round
+/// per interval, not one evaluation per stream.
+#[tokio::test(start_paused = true)]
+async fn many_watch_streams_share_one_re_evaluation_per_interval() {
+    use futures_util::StreamExt;
+    use tonic_health::pb::health_server::Health as _;
+
+    const STREAMS: usize = 8;
+    const ROUNDS: u32 = 20;
+    let interval = Duration::from_secs(1);
+    let health = working();
+    let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = runs.clone();
+    health.register(Check::new("db", move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async { true }
+    }));
+    let grpc = GrpcHealth::new(health).watch_interval(interval);
+    for _ in 0..STREAMS {
+        let request = tonic::Request::new(HealthCheckRequest { service: "".into() });
+        let mut stream = grpc.watch(request).await.unwrap().into_inner();
+        let first = stream.next().await.unwrap().unwrap();
+        assert_eq!(first.status(), ServingStatus::Serving);
+        // Keep the stream polled, as a server would.
+        tokio::spawn(async move { while stream.next().await.is_some() {} });
+    }
+    let before = runs.load(Ordering::SeqCst);
+    for _ in 0..ROUNDS {
+        tokio::time::sleep(interval).await;
+    }
+    let during = runs.load(Ordering::SeqCst) - before;
+    assert!(
+        during >= ROUNDS as usize / 2,
+        "only {during} runs: no periodic re-evaluation"
+    );
+    assert!(
+        during <= 2 * ROUNDS as usize,
+        "{during} runs in {ROUNDS} intervals for {STREAMS} streams"
+    );
+}

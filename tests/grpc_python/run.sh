@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs check_health.py (Python's grpcio-health-checking client) against examples/tonic.rs:
+# builds and starts the example on a free port of 127.0.0.1, installs the client into a virtual
+# environment, runs the checks, the last of which sends SIGTERM with a Watch open, and expects the
+# example to drain and exit cleanly.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+venv="target/grpc-python-venv"
+log="target/grpc-python-example.log"
+
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt-get update && apt-get install -y python3 python3-venv
+fi
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/pip" install --quiet --disable-pip-version-check grpcio grpcio-health-checking
+
+cargo build --all-features --example tonic
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+
+PORT="$port" target/debug/examples/tonic >"$log" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true' EXIT
+
+# Wait (bounded) until the example listens.
+for _ in $(seq 100); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null; then
+        break
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+        cat "$log"
+        echo "the example exited before listening" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+
+status=0
+# The script's last case sends SIGTERM itself, with a Watch open.
+"$venv/bin/python" tests/grpc_python/check_health.py "127.0.0.1:$port" "$pid" || status=$?
+
+# SIGTERM drains (5 s) and stops; a bounded wait for the clean exit.
+kill -TERM "$pid" 2>/dev/null || true
+for _ in $(seq 150); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+done
+if kill -0 "$pid" 2>/dev/null; then
+    echo "the example did not stop after SIGTERM" >&2
+    status=1
+else
+    wait "$pid" || { echo "the example exited with status $? after SIGTERM" >&2; status=1; }
+    grep -q "stopped" "$log" || { echo "the example did not stop cleanly" >&2; status=1; }
+fi
+trap - EXIT
+[ "$status" -eq 0 ] || cat "$log"
+exit "$status"
