@@ -1,7 +1,15 @@
 //! Status changes of the service, its probes and its checks, published once each.
 //!
-//! Every evaluation records the statuses it saw; only a change becomes a [`Change`], which is
-//! logged (WARN when something starts failing, INFO otherwise) and sent to subscribers.
+//! Every evaluation records the statuses it saw for the service and its probes, and every run of a
+//! check (on request or in the background) records the check's; only a change becomes a
+//! [`Change`], which is logged (WARN when something starts failing, INFO otherwise) and sent to
+//! subscribers: [`Health::subscribe`] (every change), [`Health::subscribe_to`] (one subject's
+//! changes) and [`Health::watch`] (one subject's latest status). The gRPC Watch and the change log
+//! lines read this one mechanism.
+//!
+//! The status of a check is recorded when a run ends, so a background check's changes arrive
+//! without any probe; the service's and the probes' statuses are recorded when a request (or
+//! [`Health::evaluate`]) evaluates them.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
@@ -27,6 +35,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
 use crate::check::{Probe, Status};
+use crate::health::Health;
 
 /// What a [`Change`] is about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -62,7 +71,8 @@ pub struct Change {
     pub message: Option<String>,
 }
 
-const CHANNEL_CAPACITY: usize = 256;
+/// How many changes the broadcast keeps for a subscriber that has not read them yet.
+pub const CHANNEL_CAPACITY: usize = 256;
 
 pub(crate) struct Changes {
     last: Mutex<HashMap<Subject, Status>>,
@@ -85,13 +95,15 @@ impl Changes {
 
     /// A receiver of the latest status of `subject` (`None` until one is recorded).
     pub(crate) fn watch(&self, subject: Subject) -> watch::Receiver<Option<Status>> {
-        let last = self.last(&subject);
+        // Under the `last` lock, so that no change recorded meanwhile is missed.
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         let mut watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
         // Senders nobody listens to any more are dropped here rather than kept forever.
         watches.retain(|_, sender| sender.receiver_count() > 0);
+        let current = last.get(&subject).copied();
         watches
             .entry(subject)
-            .or_insert_with(|| watch::Sender::new(last))
+            .or_insert_with(|| watch::Sender::new(current))
             .subscribe()
     }
 
@@ -105,23 +117,32 @@ impl Changes {
     }
 
     /// Records `status` for `subject`; publishes and logs a [`Change`] when it differs.
+    ///
+    /// Publishing happens under the lock, so subscribers see the changes of a subject in the
+    /// order they were recorded, each once.
     pub(crate) fn record(
         &self,
         subject: Subject,
         status: Status,
         message: impl FnOnce() -> Option<String>,
     ) {
-        let old = {
-            let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
-            match last.get_mut(&subject) {
-                Some(seen) if *seen == status => return,
-                Some(seen) => Some(std::mem::replace(seen, status)),
-                None => {
-                    last.insert(subject.clone(), status);
-                    None
-                }
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let old = match last.get_mut(&subject) {
+            Some(seen) if *seen == status => return,
+            Some(seen) => Some(std::mem::replace(seen, status)),
+            None => {
+                last.insert(subject.clone(), status);
+                None
             }
         };
+        if let Some(watch) = self
+            .watches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&subject)
+        {
+            watch.send_replace(Some(status));
+        }
         let change = Change {
             subject,
             old,
@@ -131,6 +152,60 @@ impl Changes {
         log(&change);
         // No subscriber is fine: the change was logged.
         let _ = self.sender.send(change);
+    }
+}
+
+/// A receiver of the changes of one [`Subject`], from [`Health::subscribe_to`].
+#[derive(Debug)]
+pub struct Subscription {
+    subject: Subject,
+    receiver: broadcast::Receiver<Change>,
+}
+
+impl Subscription {
+    /// The next change of the subject, in the order recorded.
+    ///
+    /// Fails with [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) when more than
+    /// [`CHANNEL_CAPACITY`] changes (of any subject) arrived since the last call and the oldest
+    /// were dropped (read [`Health::watch`] for the latest status then), and with
+    /// [`RecvError::Closed`](broadcast::error::RecvError::Closed) once every handle is dropped.
+    pub async fn recv(&mut self) -> Result<Change, broadcast::error::RecvError> {
+        loop {
+            let change = self.receiver.recv().await?;
+            if change.subject == self.subject {
+                return Ok(change);
+            }
+        }
+    }
+
+    /// The subject this subscription follows.
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+}
+
+impl Health {
+    /// A receiver of the changes of `subject` only, with the old and new status and the message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use tower_health::{Check, Health, Probe, Selection, State, Status, Subject};
+    ///
+    /// let health = Health::new();
+    /// health.set_state(State::Working);
+    /// health.register(Check::new("db", || async { false }));
+    /// let mut ready = health.subscribe_to(Subject::Probe(Probe::Readiness));
+    /// health.evaluate(&Selection::probe(Probe::Readiness)).await;
+    /// let change = ready.recv().await.unwrap();
+    /// assert_eq!((change.old, change.new), (None, Status::Fail));
+    /// # }
+    /// ```
+    pub fn subscribe_to(&self, subject: Subject) -> Subscription {
+        Subscription {
+            subject,
+            receiver: self.subscribe(),
+        }
     }
 }
 

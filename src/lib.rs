@@ -24,7 +24,10 @@
 //! - [`layer`]: the [`HealthLayer`] and [`HealthService`], and the pass-through path;
 //! - [`route`]: which paths are health paths and which methods they take;
 //! - [`endpoint`]: what one health path runs and how it answers;
-//! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them;
+//! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them (with a
+//!   result cache and single-flight);
+//! - [`background`], [`thresholds`]: checks that run on their own interval, and smoothing of
+//!   failures;
 //! - [`changes`]: status changes, logged once and published to subscribers;
 //! - [`format`]: response formats;
 //! - [`body`]: the response body that wraps the inner service's.
@@ -32,6 +35,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod background;
 pub mod body;
 pub mod changes;
 pub mod check;
@@ -41,12 +45,14 @@ pub mod health;
 pub mod layer;
 pub mod route;
 pub mod run;
+pub mod thresholds;
 
 pub use body::HealthBody;
-pub use changes::{Change, Subject};
+pub use changes::{Change, Subject, Subscription};
 pub use check::{Check, CheckResult, HealthCheck, IntoCheckResult, Probe, Probes, Status};
 pub use endpoint::{Details, Endpoint, RunChecks, StatusCodes};
 pub use health::{Health, State};
 pub use layer::{HealthLayer, HealthService, ResponseFuture};
 pub use route::{Methods, PathPattern};
-pub use run::{CheckReport, Checks, Gate, Report, RunEnd, Selection};
+pub use run::{CheckReport, Checks, Gate, NOT_YET_RUN, Report, RunEnd, Selection};
+pub use thresholds::Thresholds;
