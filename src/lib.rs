@@ -29,7 +29,7 @@
 //! - [`background`], [`thresholds`]: checks that run on their own interval, and smoothing of
 //!   failures;
 //! - [`changes`]: status changes, logged once and published to subscribers;
-//! - [`format`]: response formats;
+//! - [`format`](mod@format): response formats;
 //! - [`body`]: the response body that wraps the inner service's.
 
 #![deny(unsafe_code)]
