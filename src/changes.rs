@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 
 use crate::check::{Probe, Status};
+use crate::health::Health;
 
 /// What a [`Change`] is about.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -68,7 +69,8 @@ struct Seen {
     message: Option<String>,
 }
 
-const CHANNEL_CAPACITY: usize = 256;
+/// How many changes the broadcast keeps for a subscriber that has not read them yet.
+pub const CHANNEL_CAPACITY: usize = 256;
 
 pub(crate) struct Changes {
     last: Mutex<HashMap<Subject, Seen>>,
@@ -148,6 +150,60 @@ impl Changes {
         // were recorded. No subscriber is fine: the change was logged.
         let _ = self.sender.send(change);
         drop(last);
+    }
+}
+
+/// A receiver of the changes of one [`Subject`], from [`Health::subscribe_to`].
+#[derive(Debug)]
+pub struct Subscription {
+    subject: Subject,
+    receiver: broadcast::Receiver<Change>,
+}
+
+impl Subscription {
+    /// The next change of the subject, in the order recorded.
+    ///
+    /// Fails with [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) when more than
+    /// [`CHANNEL_CAPACITY`] changes (of any subject) arrived since the last call and the oldest
+    /// were dropped (read [`Health::watch`] for the latest status then), and with
+    /// [`RecvError::Closed`](broadcast::error::RecvError::Closed) once every handle is dropped.
+    pub async fn recv(&mut self) -> Result<Change, broadcast::error::RecvError> {
+        loop {
+            let change = self.receiver.recv().await?;
+            if change.subject == self.subject {
+                return Ok(change);
+            }
+        }
+    }
+
+    /// The subject this subscription follows.
+    pub fn subject(&self) -> &Subject {
+        &self.subject
+    }
+}
+
+impl Health {
+    /// A receiver of the changes of `subject` only, with the old and new status and the message.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use tower_health::{Check, Health, Probe, Selection, State, Status, Subject};
+    ///
+    /// let health = Health::new();
+    /// health.set_state(State::Working);
+    /// health.register(Check::new("db", || async { false }));
+    /// let mut ready = health.subscribe_to(Subject::Probe(Probe::Readiness));
+    /// health.evaluate(&Selection::probe(Probe::Readiness)).await;
+    /// let change = ready.recv().await.unwrap();
+    /// assert_eq!((change.old, change.new), (None, Status::Fail));
+    /// # }
+    /// ```
+    pub fn subscribe_to(&self, subject: Subject) -> Subscription {
+        Subscription {
+            subject,
+            receiver: self.subscribe(),
+        }
     }
 }
 

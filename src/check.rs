@@ -324,7 +324,8 @@ where
 
 /// A named check and how it is run: its probes, criticality, timeout and component type.
 ///
-/// Register it with [`Health::register`](crate::Health::register).
+/// Register it with [`Health::register`](crate::Health::register). Clones share one cached
+/// result, one run in flight and one background task.
 #[derive(Clone)]
 pub struct Check {
     pub(crate) name: Arc<str>,
@@ -334,6 +335,10 @@ pub struct Check {
     pub(crate) component_type: Option<Arc<str>>,
     pub(crate) runner: Arc<dyn RunCheck>,
     pub(crate) unresolved: bool,
+    /// How results are produced and reused (cache, background, thresholds).
+    pub(crate) policy: crate::run::Policy,
+    /// Results and runs shared by every clone of this check.
+    pub(crate) state: Arc<crate::run::CheckState>,
 }
 
 impl Check {
@@ -359,6 +364,8 @@ impl Check {
             timeout: None,
             component_type: None,
             runner: Arc::new(check),
+            policy: crate::run::Policy::default(),
+            state: Arc::default(),
             unresolved: false,
         }
     }
@@ -463,6 +470,7 @@ impl fmt::Debug for Check {
             .field("critical", &self.critical)
             .field("timeout", &self.timeout)
             .field("component_type", &self.component_type)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }

@@ -77,7 +77,31 @@ impl StatusCodes {
 
 /// Whether a response shows check messages (which can leak hostnames and connection strings).
 ///
-/// Messages are always logged, whatever the policy.
+/// Messages are always logged, whatever the policy. What each setting tells whoever can reach
+/// the endpoint:
+///
+/// - [`Details::Never`] (the default on every endpoint): the aggregate status, and the name, status,
+///   time and component type of each check. Names alone tell an attacker which dependencies the
+///   service has (`postgres`, `redis`, `payments-api`); name checks accordingly where the
+///   endpoint is public.
+/// - [`Details::Always`]: also every message of a check that is not passing: error texts that
+///   often carry hostnames, ports, IP addresses, user names, library versions and file paths, and
+///   tell an attacker when a dependency is down or slow (the moment to strike). Only for
+///   endpoints that nobody outside the cluster can reach.
+/// - [`Details::When`]: messages only to requests the predicate accepts (a token header, a
+///   client address on an internal network, a port of its own). A predicate
+///   that trusts a header any client can set (`X-Forwarded-For`) exposes as much as `Always`.
+///
+/// ```
+/// use tower_health::{Details, HealthLayer};
+///
+/// // Messages for requests that carry the operator token; names and statuses for the rest.
+/// let token = std::env::var("HEALTH_TOKEN").unwrap_or_default();
+/// let layer = HealthLayer::new().details(Details::when(move |request| {
+///     !token.is_empty()
+///         && request.headers.get("x-health-token").is_some_and(|value| value == token.as_str())
+/// }));
+/// ```
 #[derive(Clone, Default)]
 pub enum Details {
     /// Names and statuses only (the default).

@@ -14,7 +14,7 @@
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
@@ -70,11 +70,22 @@ struct Inner {
     maintenance: AtomicBool,
     maintenance_file: RwLock<Option<PathBuf>>,
     default_timeout_micros: AtomicU64,
+    default_cache_micros: AtomicU64,
     changes: Changes,
     /// Whether the application runs a server of its own for this handle (a standalone listener),
     /// and how many of those are running: setting the state with none running is a mistake.
     server_expected: AtomicBool,
     servers: AtomicUsize,
+}
+
+/// A handle that does not keep the registry alive (held by background tasks).
+#[derive(Clone)]
+pub(crate) struct WeakHealth(Weak<Inner>);
+
+impl WeakHealth {
+    pub(crate) fn upgrade(&self) -> Option<Health> {
+        self.0.upgrade().map(|inner| Health { inner })
+    }
 }
 
 impl Default for Health {
@@ -105,6 +116,7 @@ impl Health {
                 maintenance: AtomicBool::new(false),
                 maintenance_file: RwLock::new(None),
                 default_timeout_micros: AtomicU64::new(Self::DEFAULT_TIMEOUT.as_micros() as u64),
+                default_cache_micros: AtomicU64::new(Self::DEFAULT_CACHE_TTL.as_micros() as u64),
                 changes: Changes::new(),
                 server_expected: AtomicBool::new(false),
                 servers: AtomicUsize::new(0),
@@ -113,12 +125,18 @@ impl Health {
     }
 
     /// Adds a check. Checks with the same name may coexist; use [`Health::replace`] to swap one.
+    ///
+    /// A [background](Check::background) check's task starts here when called inside a tokio
+    /// runtime, else at the first probe.
     pub fn register(&self, check: Check) {
+        let started = check.clone();
         self.update_checks(|checks| checks.push(check));
+        crate::background::start(self, &started);
     }
 
     /// Replaces every check named like `check` with it (or adds it when there is none).
     pub fn replace(&self, check: Check) {
+        let started = check.clone();
         self.update_checks(
             |checks| match checks.iter().position(|c| c.name == check.name) {
                 Some(first) => {
@@ -134,6 +152,7 @@ impl Health {
                 None => checks.push(check),
             },
         );
+        crate::background::start(self, &started);
     }
 
     /// Removes every check named `name`; returns whether there was one.
@@ -241,13 +260,13 @@ impl Health {
         self.inner.changes.subscribe()
     }
 
-    /// A receiver of the latest status of `subject`, updated whenever an evaluation records a
-    /// change (`None` until one is recorded).
+    /// A receiver of the latest status of `subject`, updated whenever a change is recorded
+    /// (`None` until one is).
     pub fn watch(&self, subject: Subject) -> watch::Receiver<Option<Status>> {
         self.inner.changes.watch(subject)
     }
 
-    /// The status last seen for `subject` by a probe, if any probe has seen it.
+    /// The status last recorded for `subject` (by a probe, or by a run of the check), if any.
     pub fn last_status(&self, subject: &Subject) -> Option<Status> {
         self.inner.changes.last(subject)
     }
@@ -260,6 +279,14 @@ impl Health {
 
     pub(crate) fn changes(&self) -> &Changes {
         &self.inner.changes
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakHealth {
+        WeakHealth(Arc::downgrade(&self.inner))
+    }
+
+    pub(crate) fn default_cache_micros(&self) -> &AtomicU64 {
+        &self.inner.default_cache_micros
     }
 
     /// Marks that the application meant to serve this handle on a server of its own, so setting

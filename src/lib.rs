@@ -24,9 +24,12 @@
 //! - [`layer`]: the [`HealthLayer`] and [`HealthService`], and the pass-through path;
 //! - [`route`]: which paths are health paths and which methods they take;
 //! - [`endpoint`]: what one health path runs and how it answers;
-//! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them;
+//! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them (with a
+//!   result cache and single-flight);
+//! - [`background`], [`thresholds`]: checks that run on their own interval, and smoothing of
+//!   failures;
 //! - [`changes`]: status changes, logged once and published to subscribers;
-//! - [`format`]: response formats;
+//! - [`format`](mod@format): response formats;
 //! - [`preset`]: ready-made endpoints answering as other health-check packages do;
 //! - [`drain`]: the graceful drain before a shutdown;
 //! - [`body`]: the response body that wraps the inner service's;
@@ -36,6 +39,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod background;
 pub mod body;
 pub mod changes;
 pub mod check;
@@ -51,16 +55,18 @@ pub mod listener;
 pub mod preset;
 pub mod route;
 pub mod run;
+pub mod thresholds;
 
 pub use body::HealthBody;
-pub use changes::{Change, Subject};
+pub use changes::{Change, Subject, Subscription};
 pub use check::{Check, CheckResult, HealthCheck, IntoCheckResult, Probe, Probes, Status};
 pub use drain::Drain;
 pub use endpoint::{Details, Endpoint, RunChecks, StatusCodes};
 pub use health::{Health, State};
 pub use layer::{HealthLayer, HealthService, ResponseFuture};
 pub use route::{Methods, PathPattern};
-pub use run::{CheckReport, Checks, Gate, Report, RunEnd, Selection};
+pub use run::{CheckReport, Checks, Gate, NOT_YET_RUN, Report, RunEnd, Selection};
+pub use thresholds::Thresholds;
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

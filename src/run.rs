@@ -1,16 +1,21 @@
-//! Running checks: all selected checks at once, each under its timeout and isolated from panics.
+//! Running checks: all selected checks at once, each under its timeout and isolated from panics,
+//! each result reused for the check's cache time-to-live and each run shared by every request
+//! that wants it meanwhile (single-flight).
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
-use futures_util::future::join_all;
+use futures_util::future::{BoxFuture, Shared, join_all};
+use tokio::task::AbortHandle;
 
 use crate::changes::Subject;
-use crate::check::{Check, CheckResult, Probe, Status};
+use crate::check::{Check, CheckResult, Probe, RunCheck, Status};
 use crate::health::{Health, State};
+use crate::thresholds::{Counters, Thresholds};
 
 /// How a run of a check ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +28,9 @@ pub enum RunEnd {
     Panicked,
     /// The check could not be resolved ([`Check::unresolved`]) and did not run; the result fails.
     Unresolved,
+    /// A [background](Check::background) check has no result yet: it fails (warns for
+    /// liveness) with the message [`NOT_YET_RUN`].
+    NotYetRun,
 }
 
 /// The result of one check, with when and how it ran.
@@ -36,7 +44,7 @@ pub struct CheckReport {
     pub critical: bool,
     /// What the check returned (or the failure standing in for a timeout or panic).
     pub result: CheckResult,
-    /// When the run started.
+    /// When the run that produced the result started (an older run's when the result is cached).
     pub time: SystemTime,
     /// How long it took.
     pub duration: Duration,
@@ -253,7 +261,7 @@ impl Health {
         } else {
             selection.gate.verdict(self)
         };
-        let checks = run_checks(self, to_run).await;
+        let checks = run_selected(self, to_run, selection.checks).await;
         let status = checks
             .iter()
             .map(CheckReport::contribution)
@@ -275,35 +283,90 @@ impl Health {
     }
 }
 
-/// Runs `checks` concurrently and records each check's status change.
+/// Runs `checks` concurrently (or reads their cached or background results).
+#[allow(dead_code)] // the entry point for protocol handlers that run checks themselves
 pub(crate) async fn run_checks(health: &Health, checks: Vec<Check>) -> Vec<CheckReport> {
-    let default_timeout = health.default_timeout();
-    let reports = join_all(
-        checks
-            .into_iter()
-            .map(|check| run_one(check, default_timeout)),
-    )
-    .await;
-    for report in &reports {
-        if report.status() != Status::Pass {
-            tracing::debug!(check = %report.name, status = %report.status(), reason = report.result.message.as_deref(), "check not passing");
-        }
-        health
-            .changes()
-            .record(Subject::Check(report.name.clone()), report.status(), || {
-                report.result.message.clone()
-            });
-    }
-    reports
+    run_selected(health, checks, Checks::All).await
 }
 
-async fn run_one(check: Check, default_timeout: Duration) -> CheckReport {
+async fn run_selected(health: &Health, checks: Vec<Check>, selected: Checks) -> Vec<CheckReport> {
+    join_all(
+        checks
+            .into_iter()
+            .map(|check| run_one(health, check, selected)),
+    )
+    .await
+}
+
+/// The report of `check`: its background result, its cached result, or a run shared with every
+/// concurrent requester.
+async fn run_one(health: &Health, check: Check, selected: Checks) -> CheckReport {
+    let taken = if check.policy.background.is_some() {
+        crate::background::start(health, &check);
+        check.state.latest()
+    } else {
+        Some(cached_or_shared_run(health, &check).await)
+    };
+    match taken {
+        Some(taken) => check_report(&check, &taken),
+        None => not_yet_run(&check, selected),
+    }
+}
+
+async fn cached_or_shared_run(health: &Health, check: &Check) -> Arc<Taken> {
+    let ttl = check
+        .policy
+        .cache
+        .unwrap_or_else(|| health.default_cache_ttl());
+    let run = {
+        let mut slot = check.state.lock();
+        if let Some(latest) = slot.latest.as_ref().filter(|latest| latest.fresh(ttl)) {
+            return latest.clone();
+        }
+        slot.in_flight
+            .get_or_insert_with(|| shared_run(health, check))
+            .clone()
+    };
+    run.await
+}
+
+/// Spawns one run of `check` that stores its own result, so requesters that go away do not
+/// cancel it for the others; every requester awaits the returned future.
+fn shared_run(health: &Health, check: &Check) -> SharedRun {
+    let timeout = check.timeout.unwrap_or_else(|| health.default_timeout());
+    let (health, state, check) = (health.clone(), check.state.clone(), check.clone());
+    let task = tokio::spawn(async move {
+        let mut raw = execute(check.runner.clone(), timeout).await;
+        if check.unresolved {
+            raw.end = RunEnd::Unresolved;
+        }
+        state.store(&health, &check.name, &check.policy.thresholds, raw)
+    });
+    let state = Arc::downgrade(&check.state);
+    async move {
+        task.await.unwrap_or_else(|error| {
+            // Only a runtime shutting down cancels the task (panics are caught inside it).
+            if let Some(state) = state.upgrade() {
+                state.lock().in_flight = None;
+            }
+            Arc::new(Taken::new(
+                CheckResult::fail(format!("check run was cancelled: {error}")),
+                SystemTime::now(),
+                Duration::ZERO,
+                RunEnd::TimedOut,
+            ))
+        })
+    }
+    .boxed()
+    .shared()
+}
+
+/// Runs `runner` once under `timeout`, turning a panic or a timeout into a failure.
+pub(crate) async fn execute(runner: Arc<dyn RunCheck>, timeout: Duration) -> Taken {
     let time = SystemTime::now();
     let started = Instant::now();
-    let timeout = check.timeout.unwrap_or(default_timeout);
-    let run = AssertUnwindSafe(check.runner.clone().run()).catch_unwind();
+    let run = AssertUnwindSafe(runner.run()).catch_unwind();
     let (result, end) = match tokio::time::timeout(timeout, run).await {
-        Ok(Ok(result)) if check.unresolved => (result, RunEnd::Unresolved),
         Ok(Ok(result)) => (result, RunEnd::Completed),
         Ok(Err(panic)) => (
             CheckResult::fail(format!("check panicked: {}", panic_message(&*panic))),
@@ -314,18 +377,189 @@ async fn run_one(check: Check, default_timeout: Duration) -> CheckReport {
             RunEnd::TimedOut,
         ),
     };
+    Taken::new(result, time, started.elapsed(), end)
+}
+
+fn check_report(check: &Check, taken: &Taken) -> CheckReport {
     CheckReport {
-        component_type: result
+        component_type: taken
+            .result
             .component_type
             .as_deref()
             .map(Arc::from)
             .or_else(|| check.component_type.clone()),
-        name: check.name,
+        name: check.name.clone(),
         critical: check.critical,
-        result,
-        time,
-        duration: started.elapsed(),
-        end,
+        result: taken.result.clone(),
+        time: taken.time,
+        duration: taken.duration,
+        end: taken.end,
+    }
+}
+
+/// A background check without a result yet: failing, except for liveness, where it only warns
+/// (a slow first run must not get the container restarted).
+fn not_yet_run(check: &Check, selected: Checks) -> CheckReport {
+    let status = match selected {
+        Checks::Probe(Probe::Liveness) => Status::Warn,
+        _ => Status::Fail,
+    };
+    let taken = Taken::new(
+        CheckResult::new(status).message(NOT_YET_RUN),
+        SystemTime::now(),
+        Duration::ZERO,
+        RunEnd::NotYetRun,
+    );
+    check_report(check, &taken)
+}
+
+/// The message of a background check that has no result yet.
+pub const NOT_YET_RUN: &str = "not yet run";
+
+type SharedRun = Shared<BoxFuture<'static, Arc<Taken>>>;
+
+/// One result of a check, as reported (thresholds applied), and when it was taken.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    result: CheckResult,
+    time: SystemTime,
+    taken: Instant,
+    duration: Duration,
+    end: RunEnd,
+}
+
+impl Taken {
+    fn new(result: CheckResult, time: SystemTime, duration: Duration, end: RunEnd) -> Self {
+        Taken {
+            result,
+            time,
+            taken: Instant::now(),
+            duration,
+            end,
+        }
+    }
+
+    pub(crate) fn end(&self) -> RunEnd {
+        self.end
+    }
+
+    fn fresh(&self, ttl: Duration) -> bool {
+        self.taken.elapsed() < ttl
+    }
+}
+
+/// How a check's results are produced and reused.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Policy {
+    /// The cache time-to-live; `None`: the handle's default.
+    pub(crate) cache: Option<Duration>,
+    /// Run on an interval in a task of its own instead of on request.
+    pub(crate) background: Option<Duration>,
+    /// The wait before the first background run.
+    pub(crate) initial_delay: Duration,
+    pub(crate) thresholds: Thresholds,
+}
+
+/// What a check keeps across requests, shared by its clones: the latest result, the run in
+/// flight, the threshold counters and the background task.
+#[derive(Default)]
+pub(crate) struct CheckState {
+    slot: Mutex<Slot>,
+}
+
+#[derive(Default)]
+pub(crate) struct Slot {
+    latest: Option<Arc<Taken>>,
+    in_flight: Option<SharedRun>,
+    counters: Counters,
+    pub(crate) task: Option<AbortHandle>,
+}
+
+impl CheckState {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn latest(&self) -> Option<Arc<Taken>> {
+        self.lock().latest.clone()
+    }
+
+    /// Applies the thresholds to a finished run, keeps it as the latest result and records its
+    /// status, all under the lock so that changes are published in the order runs finish.
+    pub(crate) fn store(
+        &self,
+        health: &Health,
+        name: &Arc<str>,
+        thresholds: &Thresholds,
+        raw: Taken,
+    ) -> Arc<Taken> {
+        let mut slot = self.lock();
+        let result = slot.counters.apply(thresholds, raw.result, raw.taken);
+        let taken = Arc::new(Taken { result, ..raw });
+        slot.latest = Some(taken.clone());
+        slot.in_flight = None;
+        let status = taken.result.status;
+        if status != Status::Pass {
+            // Not `message`: that name is the event's own message in tracing.
+            let reason = taken.result.message.as_deref().unwrap_or("");
+            tracing::debug!(check = %name, %status, reason, "check not passing");
+        }
+        health
+            .changes()
+            .record(Subject::Check(name.clone()), status, || {
+                taken.result.message.clone()
+            });
+        taken
+    }
+}
+
+impl Drop for CheckState {
+    fn drop(&mut self) {
+        if let Some(task) = self.lock().task.take() {
+            task.abort();
+        }
+    }
+}
+
+impl Health {
+    /// How long a check's result is reused when the check sets no cache time-to-live: one
+    /// second, below any probe period (the kubelet's `periodSeconds` is at least 1), so every
+    /// probe sees a result at most a second old while a probe storm runs each check once a
+    /// second at most.
+    pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(1);
+
+    /// Sets the cache time-to-live of checks that set none; zero turns caching off (concurrent
+    /// requests still share a run in flight).
+    pub fn set_default_cache_ttl(&self, ttl: Duration) {
+        self.default_cache_micros()
+            .store(ttl.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The cache time-to-live of checks that set none.
+    pub fn default_cache_ttl(&self) -> Duration {
+        Duration::from_micros(self.default_cache_micros().load(Ordering::Relaxed))
+    }
+}
+
+impl Check {
+    /// Reuses a result for `ttl` (instead of the handle's
+    /// [default](Health::DEFAULT_CACHE_TTL)); zero runs the check on every request.
+    ///
+    /// Within `ttl`, probes answer from the result, with the time it was taken. Once it is stale,
+    /// the next request starts one run and every request that comes meanwhile waits for that
+    /// same run; a requester that goes away does not cancel it. Failures are cached like passes,
+    /// so a failing dependency is not retried by every probe.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_health::Check;
+    ///
+    /// let check = Check::new("postgres", || async { true }).cache(Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn cache(mut self, ttl: Duration) -> Self {
+        self.policy.cache = Some(ttl);
+        self
     }
 }
 
