@@ -175,7 +175,10 @@ fn axum_router_wrapped_by_the_layer_adds_no_allocation() {
     let _ = allocations_per_request_router(&mut layered);
     let bare = allocations_per_request_router(&mut bare);
     let through = allocations_per_request_router(&mut layered);
-    assert!(bare > 0.0, "the router itself allocates, so the count is live");
+    assert!(
+        bare > 0.0,
+        "the router itself allocates, so the count is live"
+    );
     assert_eq!(through, bare);
 }
 
