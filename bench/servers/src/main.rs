@@ -210,8 +210,12 @@ mod grpc {
     pub(super) async fn tower_health(listener: TcpListener) {
         let unimplemented = service_fn(|_: Request<Incoming>| async {
             let mut response = Response::new(Full::new(Bytes::new()));
-            response.headers_mut().insert("content-type", "application/grpc".parse().unwrap());
-            response.headers_mut().insert("grpc-status", "12".parse().unwrap());
+            response
+                .headers_mut()
+                .insert("content-type", "application/grpc".parse().unwrap());
+            response
+                .headers_mut()
+                .insert("grpc-status", "12".parse().unwrap());
             Ok::<_, Infallible>(response)
         });
         serve_http2(listener, layer().layer(unimplemented)).await;
