@@ -275,8 +275,10 @@ impl<S> Layer<S> for HealthLayer {
         HealthService {
             inner,
             inner_ready: false,
-            health: self.health.clone(),
-            routes: self.routes(),
+            shared: Arc::new(Shared {
+                health: self.health.clone(),
+                routes: self.routes(),
+            }),
         }
     }
 }
@@ -285,6 +287,11 @@ impl<S> Layer<S> for HealthLayer {
 pub struct HealthService<S> {
     inner: S,
     inner_ready: bool,
+    // One `Arc`, so the clone that servers make per request costs one reference count.
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     health: Health,
     routes: Arc<Routes>,
 }
@@ -312,8 +319,7 @@ impl<S: Clone> Clone for HealthService<S> {
             inner: self.inner.clone(),
             // Readiness is not cloned with the service: the clone must ask for its own.
             inner_ready: false,
-            health: self.health.clone(),
-            routes: self.routes.clone(),
+            shared: self.shared.clone(),
         }
     }
 }
@@ -322,7 +328,7 @@ impl<S: fmt::Debug> fmt::Debug for HealthService<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("HealthService")
             .field("inner", &self.inner)
-            .field("health", &self.health)
+            .field("health", &self.shared.health)
             .finish_non_exhaustive()
     }
 }
@@ -352,17 +358,16 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        if let Some((route, name)) = self.routes.find(request.uri().path()) {
+        if let Some((route, name)) = self.shared.routes.find(request.uri().path()) {
             let handler = route.handler.clone();
-            // The name is the path's last segment, so one copy of the path serves both.
-            let name_len = name.len();
-            let path: Box<str> = request.uri().path().into();
-            let started = Instant::now();
-            let response = match handler.methods().decide(request.method()) {
-                MethodDecision::Answer => {
-                    let request = health_request(request, &path[path.len() - name_len..]);
-                    handler.clone().handle(self.health.clone(), request)
-                }
+            let name = (!name.is_empty()).then(|| Box::<str>::from(name));
+            // The path and start time are kept only when the answer may be logged.
+            let log = tracing::enabled!(tracing::Level::DEBUG)
+                .then(|| Box::new((Box::<str>::from(request.uri().path()), Instant::now())));
+            let future = match handler.methods().decide(request.method()) {
+                MethodDecision::Answer => handler
+                    .clone()
+                    .handle(self.shared.health.clone(), health_request(request, name)),
                 MethodDecision::Options => Box::pin(std::future::ready(method_response(
                     StatusCode::OK,
                     handler.methods(),
@@ -372,16 +377,12 @@ where
                     handler.methods(),
                 ))),
             };
-            let logged = Box::pin(async move {
-                let response = response.await;
-                let status = response.status();
-                if !(handler.quiet_success() && status.is_success()) {
-                    tracing::debug!(path = &*path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
-                }
-                response
-            });
             return ResponseFuture {
-                kind: Kind::Health { future: logged },
+                kind: Kind::Health {
+                    future,
+                    handler,
+                    log,
+                },
             };
         }
         if std::mem::take(&mut self.inner_ready) {
@@ -422,7 +423,12 @@ pin_project! {
     {
         Inner { #[pin] future: S::Future },
         WaitReady { service: S, request: Option<R> },
-        Health { future: BoxFuture<'static, Response<Payload>> },
+        Health {
+            future: BoxFuture<'static, Response<Payload>>,
+            handler: Arc<dyn Handler>,
+            // The path and when the request came, where debug logging is on.
+            log: Option<Box<(Box<str>, Instant)>>,
+        },
     }
 }
 
@@ -439,8 +445,18 @@ where
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(response.map(HealthBody::inner)));
                 }
-                KindProj::Health { future } => {
+                KindProj::Health {
+                    future,
+                    handler,
+                    log,
+                } => {
                     let response = ready!(future.as_mut().poll(cx));
+                    let status = response.status();
+                    if let Some((path, started)) = log.as_deref() {
+                        if !(handler.quiet_success() && status.is_success()) {
+                            tracing::debug!(path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
+                        }
+                    }
                     return Poll::Ready(Ok(response.map(HealthBody::health)));
                 }
                 KindProj::WaitReady { service, request } => {

@@ -30,6 +30,13 @@ pub enum PathPattern {
 }
 
 impl PathPattern {
+    /// The part every matching path starts with.
+    fn prefix(&self) -> &str {
+        match self {
+            PathPattern::Exact(path) | PathPattern::Named(path) => path,
+        }
+    }
+
     /// The name the path carries (empty for an exact match), or `None` when it does not match.
     pub(crate) fn matches<'p>(&self, path: &'p str) -> Option<&'p str> {
         match self {
@@ -143,18 +150,36 @@ pub(crate) struct Route {
 #[derive(Default)]
 pub(crate) struct Routes {
     routes: Vec<Route>,
+    /// What every pattern starts with: one comparison rules out most application paths.
+    common_prefix: Box<str>,
 }
 
 impl Routes {
     pub(crate) fn push(&mut self, pattern: PathPattern, handler: Arc<dyn Handler>) {
+        self.common_prefix = if self.routes.is_empty() {
+            pattern.prefix().into()
+        } else {
+            common_prefix(&self.common_prefix, pattern.prefix()).into()
+        };
         self.routes.push(Route { pattern, handler });
     }
 
     pub(crate) fn find<'p>(&self, path: &'p str) -> Option<(&Route, &'p str)> {
+        if !path.starts_with(&*self.common_prefix) {
+            return None;
+        }
         self.routes
             .iter()
             .find_map(|route| route.pattern.matches(path).map(|name| (route, name)))
     }
+}
+
+fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
+    let mut len = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    while !a.is_char_boundary(len) {
+        len -= 1;
+    }
+    &a[..len]
 }
 
 /// Builds the HTTP response for `rendered`; `HEAD` keeps the headers and drops the body.
@@ -192,7 +217,7 @@ pub(crate) fn method_response(status: StatusCode, methods: &Methods) -> Response
 }
 
 /// Splits a request into what handlers need, boxing its body.
-pub(crate) fn health_request<B>(request: Request<B>, name: &str) -> HealthRequest
+pub(crate) fn health_request<B>(request: Request<B>, name: Option<Box<str>>) -> HealthRequest
 where
     B: http_body::Body + Send + 'static,
     B::Data: Send,
@@ -206,11 +231,7 @@ where
         .map_frame(|frame| frame.map_data(|mut data| data.copy_to_bytes(data.remaining())))
         .map_err(Into::into)
         .boxed_unsync();
-    HealthRequest {
-        parts,
-        name: (!name.is_empty()).then(|| name.into()),
-        body,
-    }
+    HealthRequest { parts, name, body }
 }
 
 #[cfg(test)]
@@ -245,6 +266,47 @@ mod tests {
             "/health/readyz/db",
         ] {
             assert_eq!(pattern.matches(miss), None, "{miss}");
+        }
+    }
+
+    #[test]
+    fn routes_find_the_first_match_behind_their_common_prefix() {
+        struct Unused;
+        impl Handler for Unused {
+            fn methods(&self) -> &Methods {
+                unreachable!()
+            }
+            fn handle(
+                self: Arc<Self>,
+                _: Health,
+                _: HealthRequest,
+            ) -> BoxFuture<'static, Response<Payload>> {
+                unreachable!()
+            }
+        }
+        let mut routes = Routes::default();
+        assert!(routes.find("/").is_none());
+        routes.push(PathPattern::Exact("/health/live".into()), Arc::new(Unused));
+        assert_eq!(&*routes.common_prefix, "/health/live");
+        routes.push(PathPattern::Named("/health/ready".into()), Arc::new(Unused));
+        assert_eq!(&*routes.common_prefix, "/health/");
+        routes.push(PathPattern::Exact("/hé".into()), Arc::new(Unused));
+        routes.push(PathPattern::Exact("/hè".into()), Arc::new(Unused));
+        // Never a prefix that splits a character.
+        assert_eq!(&*routes.common_prefix, "/h");
+        let found = |path| {
+            routes
+                .find(path)
+                .map(|(route, name)| (route.pattern.prefix().to_owned(), name))
+        };
+        assert_eq!(found("/health/live"), Some(("/health/live".into(), "")));
+        assert_eq!(
+            found("/health/ready/db"),
+            Some(("/health/ready".into(), "db"))
+        );
+        assert_eq!(found("/hè"), Some(("/hè".into(), "")));
+        for miss in ["/", "/orders", "/health", "/health/ready", "/hé/x"] {
+            assert_eq!(found(miss), None, "{miss}");
         }
     }
 

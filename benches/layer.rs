@@ -1,0 +1,253 @@
+//! In-process benchmarks of `HealthLayer` (divan): the pass-through cost against the bare inner
+//! service, readiness with five checks, and one detailed answer with 1 to 1,000 checks.
+//!
+//! ```text
+//! cargo bench --bench layer                       # everything
+//! cargo bench --bench layer -- pass_through       # one group
+//! ```
+//!
+//! What each benchmark measures and the figures of a run are in BENCHMARKS.md.
+
+use std::convert::Infallible;
+use std::future::{Future, Ready, ready};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use bytes::Bytes;
+use divan::{AllocProfiler, Bencher, black_box};
+use http::{Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use tower::{Layer, Service};
+use tower_health::{Check, Details, Health, HealthLayer, State};
+
+// Counts allocations too: divan prints them beside each timing.
+#[global_allocator]
+static ALLOC: AllocProfiler = AllocProfiler::system();
+
+fn main() {
+    divan::main();
+}
+
+/// An application service that answers at once, without allocating: the bare inner service.
+#[derive(Clone)]
+struct App;
+
+impl Service<Request<Full<Bytes>>> for App {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
+        ready(Ok(Response::new(Full::new(Bytes::from_static(b"hello")))))
+    }
+}
+
+fn request(path: &'static str) -> Request<Full<Bytes>> {
+    Request::get(path).body(Full::default()).unwrap()
+}
+
+/// Polls a future that completes without waiting (no runtime involved).
+fn now<F: Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => panic!("the future was not ready"),
+    }
+}
+
+/// What a server does for each request: ask for readiness, call, drive the response future.
+fn serve<S, B>(service: &mut S, request: Request<Full<Bytes>>) -> Response<B>
+where
+    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>,
+{
+    let mut cx = Context::from_waker(Waker::noop());
+    assert!(service.poll_ready(&mut cx).is_ready());
+    now(service.call(request)).unwrap()
+}
+
+/// A layer serving `health`, as an application would configure it.
+fn layer(health: &Health) -> HealthLayer {
+    health.set_state(State::Working);
+    HealthLayer::new().health(health.clone())
+}
+
+/// Five trivially passing readiness checks.
+fn five_checks(cache: Cache) -> Health {
+    let health = Health::new();
+    for name in ["postgres", "redis", "kafka", "s3", "auth"] {
+        let check = Check::new(name, || async { true }).readiness();
+        let check = match cache {
+            Cache::Off => check,
+            // With result caching, a `Cache::Ttl(ttl)` variant sets the check's TTL here.
+        };
+        health.register(check);
+    }
+    health
+}
+
+/// Whether check results are cached between requests.
+#[derive(Clone, Copy, Debug)]
+enum Cache {
+    /// Every request runs the checks.
+    Off,
+}
+
+/// A request that is not a health path: the cost the layer adds to every application request.
+mod pass_through {
+    use super::*;
+
+    /// The inner service alone.
+    #[divan::bench]
+    fn bare(bencher: Bencher) {
+        let mut app = App;
+        bencher
+            .with_inputs(|| request("/orders/42"))
+            .bench_local_values(|request| serve(&mut app, request));
+    }
+
+    /// The same service behind `HealthLayer` with its default endpoints and five checks.
+    #[divan::bench]
+    fn layered(bencher: Bencher) {
+        let mut service = layer(&five_checks(Cache::Off)).layer(App);
+        bencher
+            .with_inputs(|| request("/orders/42"))
+            .bench_local_values(|request| serve(&mut service, request));
+    }
+
+    /// A path that shares the health prefix but is not a health path (the worst case of routing).
+    #[divan::bench]
+    fn layered_near_miss(bencher: Bencher) {
+        let mut service = layer(&five_checks(Cache::Off)).layer(App);
+        bencher
+            .with_inputs(|| request("/health/ready/a/b"))
+            .bench_local_values(|request| serve(&mut service, request));
+    }
+
+    /// As servers built on hyper-util do: a clone of the service per request.
+    #[divan::bench]
+    fn layered_clone_per_request(bencher: Bencher) {
+        let service = layer(&five_checks(Cache::Off)).layer(App);
+        bencher
+            .with_inputs(|| request("/orders/42"))
+            .bench_local_values(|request| serve(&mut service.clone(), request));
+    }
+
+    fn router() -> Router {
+        Router::new().route("/orders/{id}", get(|| async { "order" }))
+    }
+
+    /// An axum router alone.
+    #[divan::bench]
+    fn axum_bare(bencher: Bencher) {
+        let mut router = router();
+        bencher
+            .with_inputs(|| request("/orders/42"))
+            .bench_local_values(|request| serve(&mut router, request));
+    }
+
+    /// The same router wrapped by the layer.
+    #[divan::bench]
+    fn axum_layered(bencher: Bencher) {
+        let mut service = layer(&five_checks(Cache::Off)).layer(router());
+        bencher
+            .with_inputs(|| request("/orders/42"))
+            .bench_local_values(|request| serve(&mut service, request));
+    }
+}
+
+/// Health answers, driven to the end of the body on a current-thread tokio runtime.
+mod answer {
+    use super::*;
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+    }
+
+    fn answer<S>(
+        runtime: &tokio::runtime::Runtime,
+        service: &mut S,
+        path: &'static str,
+    ) -> (StatusCode, Bytes)
+    where
+        S: Service<
+                Request<Full<Bytes>>,
+                Response = Response<tower_health::HealthBody<Full<Bytes>>>,
+            >,
+        S::Error: std::fmt::Debug,
+    {
+        runtime.block_on(async {
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(service.poll_ready(&mut cx).is_ready());
+            let response = service.call(request(path)).await.unwrap();
+            let status = response.status();
+            (
+                status,
+                response.into_body().collect().await.unwrap().to_bytes(),
+            )
+        })
+    }
+
+    /// Liveness with no liveness checks: the layer's own cost of a health answer.
+    #[divan::bench]
+    fn liveness(bencher: Bencher) {
+        let runtime = runtime();
+        let mut service = layer(&five_checks(Cache::Off)).layer(App);
+        bencher.bench_local(|| {
+            let (status, _) = answer(&runtime, &mut service, "/health/live");
+            assert_eq!(status, StatusCode::OK);
+        });
+    }
+
+    /// Readiness running five trivially passing checks on every request.
+    #[divan::bench(args = [Cache::Off])]
+    fn readiness_five_checks(bencher: Bencher, cache: Cache) {
+        let runtime = runtime();
+        let mut service = layer(&five_checks(cache)).layer(App);
+        bencher.bench_local(|| {
+            let (status, _) = answer(&runtime, &mut service, "/health/ready");
+            assert_eq!(status, StatusCode::OK);
+        });
+    }
+
+    /// One detailed answer (`/health`, messages shown) with `n` checks that pass at once.
+    #[divan::bench(args = [1, 10, 100, 1000])]
+    fn detailed_checks_instant(bencher: Bencher, n: usize) {
+        detailed(bencher, n, None);
+    }
+
+    /// One detailed answer with `n` checks that each take 1 ms: concurrent, so about 1 ms for
+    /// any `n`.
+    #[divan::bench(args = [1, 10, 100, 1000], sample_count = 20)]
+    fn detailed_checks_1ms(bencher: Bencher, n: usize) {
+        detailed(bencher, n, Some(Duration::from_millis(1)));
+    }
+
+    fn detailed(bencher: Bencher, n: usize, wait: Option<Duration>) {
+        let runtime = runtime();
+        let health = Health::new();
+        for i in 0..n {
+            health.register(Check::new(format!("check-{i}"), move || async move {
+                if let Some(wait) = wait {
+                    tokio::time::sleep(wait).await;
+                }
+                true
+            }));
+        }
+        let mut service = layer(&health).details(Details::Always).layer(App);
+        bencher.bench_local(|| {
+            let (status, body) = answer(&runtime, &mut service, "/health");
+            assert_eq!(status, StatusCode::OK);
+            black_box(body)
+        });
+    }
+}
