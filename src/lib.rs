@@ -25,6 +25,7 @@
 //! - [`route`]: which paths are health paths and which methods they take;
 //! - [`endpoint`]: what one health path runs and how it answers;
 //! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them;
+//! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis);
 //! - [`changes`]: status changes, logged once and published to subscribers;
 //! - [`format`]: response formats;
 //! - [`body`]: the response body that wraps the inner service's.
@@ -35,6 +36,7 @@
 pub mod body;
 pub mod changes;
 pub mod check;
+pub mod checks;
 pub mod endpoint;
 pub mod format;
 pub mod health;
