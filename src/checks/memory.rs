@@ -179,7 +179,13 @@ impl Memory {
 
 impl HealthCheck for Memory {
     async fn check(&self) -> CheckResult {
-        match self.usage() {
+        // Reading /proc does not block, but files under another root may (a FIFO, a hung
+        // mount): off the async threads, the timeout still applies.
+        let this = self.clone();
+        let usage = tokio::task::spawn_blocking(move || this.usage())
+            .await
+            .unwrap_or_else(|e| Err(io::Error::other(e)));
+        match usage {
             Ok(usage) => self
                 .thresholds
                 .result(
