@@ -35,11 +35,13 @@ as_postgres() {
     if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# A port of 127.0.0.1 that nothing listens on.
+# A port of 127.0.0.1 that nothing listens on, below the ephemeral range so that no outgoing
+# connection or test listener (port 0) holds it.
+EPHEMERAL_LOW="$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)"
 free_port() {
     local port
     for _ in $(seq 100); do
-        port=$((20000 + RANDOM % 40000))
+        port=$((10000 + RANDOM % (EPHEMERAL_LOW - 10000)))
         if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
             echo "$port"
             return
@@ -53,12 +55,15 @@ random_secret() {
     od -An -N16 -tx1 /dev/urandom | tr -d ' \n'
 }
 
+# Waits until process $2 listens on port $1; shows log $3 if it exits or takes too long.
 wait_for_port() {
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+        if ! kill -0 "$2" 2>/dev/null; then break; fi
         sleep 0.1
     done
-    echo "with-test-services: nothing listens on port $1" >&2
+    echo "with-test-services: nothing listens on port $1; the server's log:" >&2
+    cat "$3" >&2 || true
     return 1
 }
 
@@ -80,27 +85,38 @@ stop_services() {
 trap stop_services EXIT
 
 # PostgreSQL: superuser over the socket without password; the test user over TCP with one.
-PG_PORT="$(free_port)"
 PG_PASSWORD="$(random_secret)"
 mkdir -p "$PG_DATA"
 if [ "$(id -u)" -eq 0 ]; then chown postgres: "$PG_DATA"; fi
 as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=trust \
     --auth-host=scram-sha-256 >"$WORK/initdb.log" 2>&1 ||
     { cat "$WORK/initdb.log" >&2; exit 1; }
-as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA" >/dev/null ||
-    { cat "$PG_DATA/server.log" >&2; exit 1; }
+# A port found free may be taken before the server binds it: try a few.
+for attempt in 1 2 3; do
+    PG_PORT="$(free_port)"
+    if as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DATA/server.log" -w start \
+        -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DATA" >/dev/null; then
+        break
+    fi
+    if [ "$attempt" -eq 3 ]; then cat "$PG_DATA/server.log" >&2; exit 1; fi
+done
 as_postgres "$PG_BIN/psql" -q -h "$PG_DATA" -p "$PG_PORT" -U postgres -d postgres \
     -c "CREATE ROLE tower_health LOGIN PASSWORD '$PG_PASSWORD'" >/dev/null
 
 # Redis: the default user needs the password.
-REDIS_PORT="$(free_port)"
 REDIS_PASSWORD="$(random_secret)"
 mkdir -p "$WORK/redis"
-redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --requirepass "$REDIS_PASSWORD" \
-    --save "" --appendonly no --dir "$WORK/redis" --logfile "$WORK/redis/server.log" &
-REDIS_PID=$!
-wait_for_port "$REDIS_PORT"
+for attempt in 1 2 3; do
+    REDIS_PORT="$(free_port)"
+    redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --requirepass "$REDIS_PASSWORD" \
+        --save "" --appendonly no --dir "$WORK/redis" --logfile "$WORK/redis/server.log" &
+    REDIS_PID=$!
+    if wait_for_port "$REDIS_PORT" "$REDIS_PID" "$WORK/redis/server.log"; then break; fi
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+    REDIS_PID=""
+    if [ "$attempt" -eq 3 ]; then exit 1; fi
+done
 
 export TOWER_HEALTH_TEST_POSTGRES_URL="postgres://tower_health:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres"
 export TOWER_HEALTH_TEST_REDIS_URL="redis://default:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/"

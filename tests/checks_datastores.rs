@@ -10,6 +10,8 @@
 //! Where a variable is not set they say so on stderr and return. The tests against a closed port
 //! or a listener that never answers need no server and always run.
 
+#![cfg(any(feature = "postgres", feature = "redis"))]
+
 #[path = "common/checks.rs"]
 mod checks;
 mod common;

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use checks::{closed_port, full_listener, message, rendered, run, silent_listener};
+use checks::{closed_port, full_listener, message, run};
 use tower_health::checks::Tcp;
 use tower_health::{RunEnd, Status};
 
@@ -68,7 +68,7 @@ mod http {
     use tower_health::checks::Http;
 
     use super::*;
-    use crate::checks::Server;
+    use crate::checks::{Server, rendered, silent_listener};
     use crate::common::serve_axum;
 
     /// A server answering `/status` with the status held in the returned cell, and `/slow`
@@ -221,7 +221,7 @@ mod upstream {
     use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State};
 
     use super::*;
-    use crate::checks::Server;
+    use crate::checks::{Server, rendered, silent_listener};
     use crate::common::serve_axum;
 
     /// A real tower-health service whose one check reports the status held in the cell

@@ -1,5 +1,7 @@
 //! The disk and memory checks on a temporary directory, fixture files and the live system.
 
+#![cfg(any(feature = "disk", feature = "memory"))]
+
 #[path = "common/checks.rs"]
 mod checks;
 mod common;
