@@ -28,6 +28,7 @@
 //!   result cache and single-flight);
 //! - [`background`], [`thresholds`]: checks that run on their own interval, and smoothing of
 //!   failures;
+//! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis);
 //! - [`changes`]: status changes, logged once and published to subscribers;
 //! - [`format`](mod@format): response formats;
 //! - [`preset`]: ready-made endpoints answering as other health-check packages do;
@@ -43,6 +44,7 @@ pub mod background;
 pub mod body;
 pub mod changes;
 pub mod check;
+pub mod checks;
 pub mod drain;
 pub mod endpoint;
 pub mod format;

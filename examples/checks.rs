@@ -1,0 +1,52 @@
+//! Ready-made checks: a TCP port, an HTTP endpoint and the disk, behind one `HealthLayer`.
+//!
+//! ```text
+//! cargo run --example checks --features http-check,disk   # PORT defaults to 3000
+//! curl -i http://127.0.0.1:3000/health
+//! ```
+//!
+//! The app checks its own port and its own `/` route, so the probes pass once it listens.
+
+use std::time::Duration;
+
+use axum::{Router, routing::get};
+use tower_health::checks::{Amount, Disk, Http, Tcp};
+use tower_health::{Details, Health, HealthLayer, State};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let addr = listener.local_addr()?;
+
+    let health = Health::new();
+    // Stand-ins for a database port and an upstream service: this app itself.
+    health.register(Tcp::new(addr.to_string()).into_check("database-port"));
+    health.register(
+        Http::new(&format!("http://{addr}/"))
+            .warn_above(Duration::from_millis(100))
+            .into_check("upstream")
+            .non_critical(),
+    );
+    health.register(
+        Disk::new(std::env::temp_dir())
+            .fail_below(Amount::mib(100))
+            .into_check("disk"),
+    );
+
+    let app = Router::new().route("/", get(|| async { "hello" })).layer(
+        HealthLayer::new()
+            .health(health.clone())
+            .details(Details::Always),
+    );
+
+    println!("checks example listening on http://{addr}; try:");
+    println!("  curl -i http://{addr}/health");
+    println!("Ctrl-C stops it.");
+    health.set_state(State::Working);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+}

@@ -1,0 +1,169 @@
+//! Ready-made checks for what services depend on.
+//!
+//! Each check is a plain value with a builder for its options. It implements [`HealthCheck`], and
+//! `into_check(name)` turns it into a [`Check`] with a sensible default timeout and health+json
+//! `componentType`, registered like any other check (and adjustable like any other: probes,
+//! criticality, another timeout).
+//!
+//! | check | feature | component type | default timeout |
+//! | --- | --- | --- | --- |
+//! | [`Tcp`]: connect to `host:port` | none | `component` | 500 ms |
+//! | `Http`: GET a URL, pass on 2xx | `http-check` | `component` | 800 ms |
+//! | `Upstream`: another service's health+json `status` | `http-check` | `component` | 800 ms |
+//! | `Disk`: free space under a path | `disk` | `system` | 250 ms |
+//! | `Memory`: the process against its cgroup limit or the machine | `memory` | `system` | 250 ms |
+//! | `Postgres`: `SELECT 1` through an sqlx `PgPool` | `postgres` | `datastore` | 500 ms |
+//! | `Redis`: `PING` through a redis async connection | `redis` | `datastore` | 500 ms |
+//!
+//! Messages say what failed without credentials: user names and passwords in URLs are never
+//! shown, whatever the details policy.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_health::{Health, checks::Tcp};
+//!
+//! let health = Health::new();
+//! health.register(
+//!     Tcp::new("127.0.0.1:5432")
+//!         .into_check("postgres-port")
+//!         .timeout(Duration::from_millis(200)),
+//! );
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::check::{Check, HealthCheck};
+
+mod tcp;
+pub use tcp::Tcp;
+
+#[cfg(feature = "http-check")]
+mod http;
+#[cfg(feature = "http-check")]
+pub use http::Http;
+
+#[cfg(feature = "http-check")]
+mod upstream;
+#[cfg(feature = "http-check")]
+pub use upstream::Upstream;
+
+#[cfg(any(feature = "disk", feature = "memory"))]
+mod threshold;
+#[cfg(any(feature = "disk", feature = "memory"))]
+pub use threshold::Amount;
+#[cfg(any(feature = "disk", feature = "memory"))]
+use threshold::{Bad, Thresholds};
+
+#[cfg(feature = "disk")]
+mod disk;
+#[cfg(feature = "disk")]
+pub use disk::Disk;
+
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "memory")]
+pub use memory::{Memory, MemoryLimit, MemoryUsage};
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+pub use postgres::Postgres;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+pub use redis::Redis;
+
+/// The health+json component type of datastores (PostgreSQL, Redis).
+pub const DATASTORE: &str = "datastore";
+/// The health+json component type of the machine's resources (disk, memory).
+pub const SYSTEM: &str = "system";
+/// The health+json component type of other services and endpoints.
+pub const COMPONENT: &str = "component";
+
+/// The [`Check`] every ready-made check turns into: one place for the defaults they share.
+fn ready_made(
+    name: impl Into<Arc<str>>,
+    check: impl HealthCheck,
+    component_type: &'static str,
+    timeout: Duration,
+) -> Check {
+    Check::from_health_check(name, check)
+        .component_type(component_type)
+        .timeout(timeout)
+}
+
+/// Milliseconds since `started`, to a tenth.
+fn elapsed_ms(started: Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+/// An error and its sources, `outer: inner: innermost`, credentials removed.
+#[cfg_attr(
+    not(any(feature = "http-check", feature = "postgres", feature = "redis")),
+    allow(dead_code)
+)]
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        // Some errors already repeat their source in their own message.
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    redact(&text)
+}
+
+/// `text` with the user information (`user:password@`) of every URL in it removed.
+///
+/// Error messages of drivers and clients may repeat the URL they were given; a check's message
+/// must never show credentials.
+#[cfg_attr(
+    not(any(feature = "http-check", feature = "postgres", feature = "redis")),
+    allow(dead_code)
+)]
+fn redact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        // The authority ends at the first '/', '?', '#' or whitespace; credentials end at its
+        // last '@'.
+        let end = after
+            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
+            .unwrap_or(after.len());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(at) => out.push_str(&authority[at + 1..]),
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_removes_credentials_from_every_url() {
+        assert_eq!(
+            redact("cannot reach postgres://app:s3cret@db:5432/orders?sslmode=require, retrying"),
+            "cannot reach postgres://db:5432/orders?sslmode=require, retrying"
+        );
+        assert_eq!(
+            redact("redis://:p@ss@cache:6379 and http://u:p@h/x"),
+            "redis://cache:6379 and http://h/x"
+        );
+        assert_eq!(redact("no url here"), "no url here");
+        assert_eq!(redact("http://host:80/a@b"), "http://host:80/a@b");
+    }
+}
