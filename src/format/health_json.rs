@@ -1,7 +1,8 @@
 //! `application/health+json`, as in draft-inadarei-api-health-check-06.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use http::{HeaderMap, HeaderValue};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
@@ -93,9 +94,17 @@ impl Format for HealthJson {
                 answer,
             },
         );
-        Rendered::new(answer.status_code, HEALTH_JSON, body)
+        Rendered {
+            status: answer.status_code,
+            content_type: CONTENT_TYPE.clone(),
+            headers: HeaderMap::new(),
+            body: body.into(),
+        }
     }
 }
+
+/// Validated once rather than on every answer.
+static CONTENT_TYPE: HeaderValue = HeaderValue::from_static(HEALTH_JSON);
 
 /// The body, written straight from the answer. Keys are in sorted order, as a `serde_json::Map`
 /// (and so [`HealthJson::to_value`]) has them.
@@ -226,15 +235,61 @@ impl<'a> CheckEntry<'a> {
     }
 }
 
-/// Written straight into the body, without an intermediate `String`.
+/// RFC 3339 with milliseconds in UTC, as `humantime::format_rfc3339_millis` writes it, from a
+/// stack buffer (every entry has a time). humantime panics outside years 1970 to 9999; such a time
+/// is written as the nearest one inside.
 fn rfc3339_millis<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&humantime::format_rfc3339_millis(*time))
+    /// 9999-12-31T23:59:59.999Z.
+    const LAST: Duration = Duration::from_millis(253_402_300_799_999);
+    let since = time
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .min(LAST);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let secs = since.as_secs();
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let of_day = secs % 86_400;
+    put_digits(&mut text[0..4], year);
+    put_digits(&mut text[5..7], month);
+    put_digits(&mut text[8..10], day);
+    put_digits(&mut text[11..13], of_day / 3600);
+    put_digits(&mut text[14..16], of_day / 60 % 60);
+    put_digits(&mut text[17..19], of_day % 60);
+    put_digits(&mut text[20..23], u64::from(since.subsec_millis()));
+    serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+}
+
+/// Writes the last `digits.len()` decimal digits of `value`.
+fn put_digits(digits: &mut [u8], mut value: u64) {
+    for digit in digits.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// The (year, month, day) of a count of days since 1970-01-01 (Howard Hinnant's algorithm for the
+/// proleptic Gregorian calendar).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
 }
 
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
-    use std::time::{Duration, UNIX_EPOCH};
 
     use http::StatusCode;
 
@@ -356,5 +411,51 @@ mod tests {
         let unknown =
             HealthJson::new().to_value(&answer(Outcome::UnknownCheck("x"), Status::Fail, false));
         assert_eq!(unknown["output"], r#"no check named "x""#);
+    }
+
+    #[test]
+    fn times_are_written_as_humantime_writes_them() {
+        #[derive(Serialize)]
+        struct Time(#[serde(serialize_with = "rfc3339_millis")] SystemTime);
+        let day = 86_400_000;
+        let mut millis: Vec<u64> = vec![
+            0,
+            999,
+            day - 1,
+            // 2000-02-28 to 2000-03-01 (a leap day in a century divisible by 400), 1900 is past.
+            951_696_000_000,
+            951_782_400_000,
+            951_868_800_000,
+            // 2100-02-28 and 2100-03-01 (no leap day), the last millisecond of 9999.
+            4_107_456_000_000,
+            4_107_542_400_000,
+            253_402_300_799_999,
+        ];
+        // Every few days over four centuries, at a different time of day each.
+        let mut t: u64 = 0;
+        while t < 13_000_000_000_000 {
+            millis.push(t);
+            t += 3 * day + 3_723_456;
+        }
+        for millis in millis {
+            let time = UNIX_EPOCH + Duration::from_millis(millis);
+            let expected = format!("\"{}\"", humantime::format_rfc3339_millis(time));
+            assert_eq!(
+                serde_json::to_string(&Time(time)).unwrap(),
+                expected,
+                "{millis}"
+            );
+        }
+        // Where humantime would panic: the nearest time it writes.
+        let far = UNIX_EPOCH + Duration::from_secs(253_402_300_800 + 86_400);
+        assert_eq!(
+            serde_json::to_string(&Time(far)).unwrap(),
+            r#""9999-12-31T23:59:59.999Z""#
+        );
+        let before = UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(
+            serde_json::to_string(&Time(before)).unwrap(),
+            r#""1970-01-01T00:00:00.000Z""#
+        );
     }
 }
