@@ -230,6 +230,8 @@ mod upstream {
         let status = Arc::new(AtomicU8::new(0));
         let reported = status.clone();
         let health = Health::new();
+        // The tests flip the remote check between probes: the remote must run it each time.
+        health.set_default_cache_ttl(Duration::ZERO);
         health.register(Check::new("orders-db", move || {
             let status = reported.load(Ordering::SeqCst);
             async move {

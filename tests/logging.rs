@@ -7,6 +7,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get as axum_get;
@@ -24,6 +25,8 @@ const SECRET: &str = "password authentication failed for user admin@db.internal"
 fn switchable() -> (Health, Arc<AtomicBool>) {
     let health = Health::new();
     health.set_state(State::Working);
+    // The tests flip `db` between requests: the next request must run it and see the flip.
+    health.set_default_cache_ttl(Duration::ZERO);
     let down = Arc::new(AtomicBool::new(false));
     let flag = down.clone();
     health.register(Check::new("db", move || {
