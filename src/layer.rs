@@ -148,7 +148,7 @@ impl HealthLayer {
         self.configure(|config| config.codes.maintenance = status)
     }
 
-    /// Leaves successful answers of the default endpoints out of the per-request log.
+    /// Leaves 200 answers of the default endpoints out of the per-request log.
     #[must_use]
     pub fn no_log(self) -> Self {
         self.configure(|config| config.quiet = true)
@@ -208,11 +208,7 @@ impl HealthLayer {
 impl Config {
     fn default_endpoints(&self) -> Vec<Endpoint> {
         let prefix = &self.prefix;
-        let mut endpoints = vec![
-            Endpoint::probe(prefix.clone(), Probe::Readiness)
-                .checks(crate::Checks::All)
-                .subject(Some(crate::Subject::Service)),
-        ];
+        let mut endpoints = vec![Endpoint::service(prefix.clone())];
         for probe in Probe::ALL {
             endpoints.push(Endpoint::probe(
                 format!("{prefix}/{}", probe.path_segment()),
@@ -453,7 +449,7 @@ where
                     let response = ready!(future.as_mut().poll(cx));
                     let status = response.status();
                     if let Some((path, started)) = log.as_deref() {
-                        if !(handler.quiet_success() && status.is_success()) {
+                        if !(handler.quiet_success() && status == StatusCode::OK) {
                             tracing::debug!(path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
                         }
                     }
