@@ -356,7 +356,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if let Some((route, name)) = self.shared.routes.find(request.uri().path()) {
             let handler = route.handler.clone();
-            let name = (!name.is_empty()).then(|| Box::<str>::from(name));
+            let name = (!name.is_empty()).then(|| decode_name(name));
             // The path and start time are kept only when the answer may be logged.
             let log = tracing::enabled!(tracing::Level::DEBUG)
                 .then(|| Box::new((Box::<str>::from(request.uri().path()), Instant::now())));
@@ -398,6 +398,15 @@ where
             }
         }
     }
+}
+
+/// The check name a path segment carries, percent-decoded (`my%20db` is `my db`). A decoding that
+/// is not UTF-8 keeps its invalid bytes as U+FFFD, so it names no check that was registered with
+/// valid text and answers as an unknown name.
+fn decode_name(segment: &str) -> Box<str> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into()
 }
 
 pin_project! {
