@@ -169,7 +169,6 @@ impl Lifecycle {
             Endpoint::new(self.path)
                 .checks(Checks::None)
                 .gate(Gate::Lifecycle)
-                .subject(None)
                 .status_codes(StatusCodes {
                     warn: StatusCode::ACCEPTED,
                     ..StatusCodes::default()
@@ -252,7 +251,6 @@ impl Maintenance {
             Endpoint::new(self.url)
                 .methods(Methods::any())
                 .maintenance(true)
-                .subject(None)
                 .run_checks(RunChecks::WhenParam {
                     param: "checks".to_owned(),
                     values: vec!["true".to_owned(), "all".to_owned()],
@@ -336,7 +334,6 @@ impl Heartbeat {
         .map(|(path, probe)| {
             Endpoint::new(format!("{prefix}/{path}"))
                 .checks(Checks::Probe(probe))
-                .subject(None)
                 .methods(Methods::any())
                 .status_codes(codes)
                 .format(HeartbeatJson)
@@ -346,7 +343,6 @@ impl Heartbeat {
             endpoints.push(
                 Endpoint::new(format!("{prefix}/environ"))
                     .checks(Checks::None)
-                    .subject(None)
                     .methods(Methods::any())
                     .format(environ),
             );
@@ -400,7 +396,7 @@ impl Named {
         self
     }
 
-    /// Leaves successful answers out of the per-request log (flask-healthz's `no_log`);
+    /// Leaves 200 answers out of the per-request log (flask-healthz's `no_log`);
     /// failures are still logged.
     #[must_use]
     pub fn no_log(mut self) -> Self {

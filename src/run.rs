@@ -167,7 +167,7 @@ impl Gate {
 pub struct Selection {
     /// Which checks.
     pub checks: Checks,
-    /// Only the checks of this name among them (and no gate).
+    /// Only the checks of this name among them.
     pub name: Option<String>,
     /// How the lifecycle state gates the status.
     pub gate: Gate,
@@ -175,8 +175,6 @@ pub struct Selection {
     pub exclude: Vec<String>,
     /// Whether checks run at all (when not, the report has none and only the gate counts).
     pub run_checks: bool,
-    /// What the resulting status is published as.
-    pub subject: Option<Subject>,
 }
 
 impl Selection {
@@ -188,21 +186,14 @@ impl Selection {
             gate: Gate::Working,
             exclude: Vec::new(),
             run_checks: true,
-            subject: Some(Subject::Service),
         }
     }
 
     /// The checks of `probe`, gated as the probe is.
     pub fn probe(probe: Probe) -> Self {
-        let gate = match probe {
-            Probe::Liveness => Gate::None,
-            Probe::Readiness => Gate::Working,
-            Probe::Startup => Gate::Started,
-        };
         Selection {
             checks: Checks::Probe(probe),
-            gate,
-            subject: Some(Subject::Probe(probe)),
+            gate: probe_gate(probe),
             ..Self::service()
         }
     }
@@ -212,9 +203,31 @@ impl Selection {
         Selection {
             name: Some(name.into()),
             gate: Gate::None,
-            subject: None,
             ..Self::service()
         }
+    }
+
+    /// What the status of this selection is recorded as: the service or a probe only when the
+    /// selection is exactly what that subject means (every check of it, run, under its own gate);
+    /// a part (a name, exclusions, no run) or another gate is recorded as nothing.
+    pub fn subject(&self) -> Option<Subject> {
+        if self.name.is_some() || !self.exclude.is_empty() || !self.run_checks {
+            return None;
+        }
+        match self.checks {
+            Checks::All if self.gate == Gate::Working => Some(Subject::Service),
+            Checks::Probe(probe) if self.gate == probe_gate(probe) => Some(Subject::Probe(probe)),
+            _ => None,
+        }
+    }
+}
+
+/// How `probe` is gated by the lifecycle state.
+fn probe_gate(probe: Probe) -> Gate {
+    match probe {
+        Probe::Liveness => Gate::None,
+        Probe::Readiness => Gate::Working,
+        Probe::Startup => Gate::Started,
     }
 }
 
@@ -256,11 +269,7 @@ impl Health {
                 to_run.push(check.clone());
             }
         }
-        let gate = if selection.name.is_some() {
-            None
-        } else {
-            selection.gate.verdict(self)
-        };
+        let gate = selection.gate.verdict(self);
         let checks = run_selected(self, to_run, selection.checks).await;
         let status = checks
             .iter()
@@ -275,9 +284,9 @@ impl Health {
             unknown_excludes,
             gate,
         };
-        if let Some(subject) = &selection.subject {
+        if let Some(subject) = selection.subject() {
             self.changes()
-                .record(subject.clone(), status, || report.not_passing());
+                .record(subject, status, || report.not_passing());
         }
         Some(report)
     }

@@ -475,3 +475,58 @@ async fn many_watch_streams_share_one_re_evaluation_per_interval() {
         "{during} runs in {ROUNDS} intervals for {STREAMS} streams"
     );
 }
+
+#[tokio::test]
+async fn watch_of_a_check_sends_what_check_answers_not_the_raw_recorded_status() {
+    for mode in MODES {
+        let health = working();
+        // A non-critical failure only warns: `Check` and HTTP say SERVING.
+        let (db, db_up) = switch("db");
+        health.register(db.non_critical());
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+        let mut stream = watch(&mut client, "db").await;
+        assert_eq!(
+            next(&mut stream).await,
+            Some(ServingStatus::Serving),
+            "{mode:?}"
+        );
+
+        db_up.store(false, Ordering::SeqCst);
+        // Each `Check` runs `db` (not cached) and records its own status, `Fail`, which wakes
+        // the stream; the aggregate the stream must send is still SERVING.
+        for _ in 0..2 {
+            assert_eq!(
+                check(&mut client, "db").await,
+                ServingStatus::Serving,
+                "{mode:?}"
+            );
+        }
+        health.deregister("db");
+        assert_eq!(
+            next(&mut stream).await,
+            Some(ServingStatus::ServiceUnknown),
+            "{mode:?}: the stream sent a status `Check` never answered"
+        );
+    }
+}
+
+#[tokio::test]
+async fn check_of_an_unknown_name_while_shutting_down_is_not_found() {
+    for mode in MODES {
+        let health = working();
+        health.register(Check::new("db", || async { true }));
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+        health.set_state(State::ShuttingDown);
+        assert_eq!(check(&mut client, "db").await, ServingStatus::NotServing);
+        let request = HealthCheckRequest {
+            service: "nope".into(),
+        };
+        let error = tokio::time::timeout(BOUND, client.check(request))
+            .await
+            .expect("Check hung")
+            .expect_err("an unknown name must be an error");
+        assert_eq!(error.code(), Code::NotFound, "{mode:?}");
+    }
+}

@@ -229,3 +229,14 @@ async fn a_health_layer_added_before_trace_layer_has_probes_traced() {
     assert_eq!(get(&server, "/").await.status, 200);
     assert_eq!(traced_paths(&captured), ["/health/ready", "/"]);
 }
+
+#[tokio::test]
+async fn no_log_silences_only_200_not_other_successes() {
+    let (captured, _guard) = capture();
+    let (health, _down) = switchable();
+    let server = server(&health, HealthLayer::new().no_log()).await;
+    assert_eq!(get(&server, "/health/ready").await.status, 200);
+    health.set_maintenance(true);
+    assert_eq!(get(&server, "/health/ready").await.status, 299);
+    assert_eq!(requests(&captured), owned(&[("/health/ready", "299")]));
+}
