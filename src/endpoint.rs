@@ -214,8 +214,17 @@ impl Endpoint {
     /// An endpoint at `{prefix}/{name}` that runs the checks named `name` among those
     /// [`checks`](Self::checks) selects (all by default); an unknown name answers
     /// [`StatusCodes::unknown_check`].
+    ///
+    /// # Panics
+    ///
+    /// When `prefix` is empty or `/`: every one-segment path of the application would then be a
+    /// health path.
     pub fn named(prefix: impl Into<String>) -> Self {
         let prefix: String = prefix.into();
+        assert!(
+            !prefix.trim_end_matches('/').is_empty(),
+            "a named endpoint needs a prefix: without one, every one-segment path would be a health path"
+        );
         Endpoint {
             path: PathPattern::Named(prefix.trim_end_matches('/').into()),
             ..Endpoint::new("")

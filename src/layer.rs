@@ -112,9 +112,18 @@ impl HealthLayer {
     }
 
     /// Moves the default endpoints under `prefix` (default `/health`).
+    ///
+    /// # Panics
+    ///
+    /// When `prefix` is empty or `/`: the detailed endpoint would have no path, and the
+    /// single-check endpoints would take over one-segment paths of the application.
     #[must_use]
     pub fn prefix(self, prefix: impl Into<String>) -> Self {
         let prefix = prefix.into().trim_end_matches('/').to_owned();
+        assert!(
+            !prefix.is_empty(),
+            "the health prefix must not be empty or `/`: the default endpoints need a path of their own"
+        );
         self.configure(|config| config.prefix = prefix)
     }
 

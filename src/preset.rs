@@ -59,7 +59,9 @@ fn code(code: u16) -> StatusCode {
 ///
 /// `/livez` runs the liveness checks, ungated; `/readyz` the readiness checks, gated by the
 /// working state and by maintenance mode. Failures answer 500; the aggregate endpoints withhold
-/// the reasons (they are logged), the single-check ones show them ([`Kubernetes::details`]).
+/// the reasons (they are logged). The single-check ones withhold them too unless
+/// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
+/// `.details(Details::Always)` answers exactly as it does, to anyone who can reach the port.
 ///
 /// ```
 /// use tower_health::{HealthLayer, preset::Kubernetes};
@@ -78,14 +80,15 @@ impl Default for Kubernetes {
 }
 
 impl Kubernetes {
-    /// The four paths, single-check endpoints showing reasons.
+    /// The four paths, withholding reasons everywhere.
     pub fn new() -> Self {
         Kubernetes {
-            details: Details::Always,
+            details: Details::Never,
         }
     }
 
-    /// Whether `/livez/NAME` and `/readyz/NAME` show the reason of a failure (default always).
+    /// Whether `/livez/NAME` and `/readyz/NAME` show the reason of a failure (default never;
+    /// `Details::Always` is the Kubernetes API server's behaviour).
     #[must_use]
     pub fn details(mut self, details: Details) -> Self {
         self.details = details;
@@ -380,12 +383,12 @@ impl Default for Named {
 }
 
 impl Named {
-    /// `/healthz/NAME`, showing failure messages, logging every answer.
+    /// `/healthz/NAME`, withholding failure messages, logging every answer.
     pub fn new() -> Self {
         Named {
             prefix: "/healthz".to_owned(),
             no_log: false,
-            details: Details::Always,
+            details: Details::Never,
         }
     }
 
@@ -404,8 +407,8 @@ impl Named {
         self
     }
 
-    /// Whether a failing check's message is the `title` (default always, as flask-healthz);
-    /// otherwise the title is the reason phrase.
+    /// Whether a failing check's message is the `title` (default never: the title is then the
+    /// reason phrase; `Details::Always` is flask-healthz's behaviour).
     #[must_use]
     pub fn details(mut self, details: Details) -> Self {
         self.details = details;

@@ -46,3 +46,15 @@ async fn the_name_segment_is_percent_decoded_and_the_prefix_is_not() {
     );
     server.stop().await;
 }
+
+#[test]
+#[should_panic(expected = "needs a prefix")]
+fn a_named_endpoint_without_a_prefix_is_refused() {
+    let _ = tower_health::Endpoint::named("/");
+}
+
+#[test]
+#[should_panic(expected = "must not be empty")]
+fn an_empty_layer_prefix_is_refused() {
+    let _ = HealthLayer::new().prefix("/");
+}
