@@ -5,7 +5,7 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
 use futures_util::FutureExt;
@@ -14,7 +14,7 @@ use tokio::task::AbortHandle;
 
 use crate::changes::Subject;
 use crate::check::{Check, CheckResult, Probe, RunCheck, Status};
-use crate::health::{Health, State};
+use crate::health::{Health, State, WeakHealth};
 use crate::thresholds::{Counters, Thresholds};
 
 /// How a run of a check ended.
@@ -333,36 +333,76 @@ async fn cached_or_shared_run(health: &Health, check: &Check) -> Arc<Taken> {
 /// Spawns one run of `check` that stores its own result, so requesters that go away do not
 /// cancel it for the others; every requester awaits the returned future.
 fn shared_run(health: &Health, check: &Check) -> SharedRun {
-    let timeout = check.timeout.unwrap_or_else(|| health.default_timeout());
-    let (health, state, check) = (health.clone(), check.state.clone(), check.clone());
-    let task = tokio::spawn(async move {
-        let mut raw = execute(check.runner.clone(), timeout).await;
-        if check.unresolved {
-            raw.end = RunEnd::Unresolved;
-        }
-        state.store(&health, &check.name, &check.policy.thresholds, raw)
-    });
-    let state = Arc::downgrade(&check.state);
+    let run = Run::of(check);
+    let (health, state) = (health.downgrade(), Arc::downgrade(&check.state));
+    let task = {
+        let state = state.clone();
+        tokio::spawn(async move { run.run_and_store(&health, &state).await })
+    };
     async move {
-        task.await.unwrap_or_else(|error| {
+        let why = match task.await {
+            Ok(Some(taken)) => return taken,
+            Ok(None) => "the check or its registry is gone".to_owned(),
             // Only a runtime shutting down cancels the task (panics are caught inside it).
-            if let Some(state) = state.upgrade() {
-                state.lock().in_flight = None;
-            }
-            Arc::new(Taken::new(
-                CheckResult::fail(format!("check run was cancelled: {error}")),
-                SystemTime::now(),
-                Duration::ZERO,
-                RunEnd::TimedOut,
-            ))
-        })
+            Err(error) => error.to_string(),
+        };
+        if let Some(state) = state.upgrade() {
+            state.lock().in_flight = None;
+        }
+        Arc::new(Taken::new(
+            CheckResult::fail(format!("check run was cancelled: {why}")),
+            SystemTime::now(),
+            Duration::ZERO,
+            RunEnd::TimedOut,
+        ))
     }
     .boxed()
     .shared()
 }
 
+/// What a run of a check needs, without the check itself: held by background tasks, which must
+/// not keep the check alive.
+pub(crate) struct Run {
+    pub(crate) name: Arc<str>,
+    runner: Arc<dyn RunCheck>,
+    timeout: Option<Duration>,
+    thresholds: Thresholds,
+    unresolved: bool,
+}
+
+impl Run {
+    pub(crate) fn of(check: &Check) -> Self {
+        Run {
+            name: check.name.clone(),
+            runner: check.runner.clone(),
+            timeout: check.timeout,
+            thresholds: check.policy.thresholds,
+            unresolved: check.unresolved,
+        }
+    }
+
+    /// Runs the check once and stores the result in `state`: how every run ends, on request or
+    /// in the background. `None` when the registry or the check's state is gone.
+    pub(crate) async fn run_and_store(
+        &self,
+        health: &WeakHealth,
+        state: &Weak<CheckState>,
+    ) -> Option<Arc<Taken>> {
+        let timeout = match self.timeout {
+            Some(timeout) => timeout,
+            None => health.upgrade()?.default_timeout(),
+        };
+        let mut raw = execute(self.runner.clone(), timeout).await;
+        if self.unresolved {
+            raw.end = RunEnd::Unresolved;
+        }
+        let (health, state) = (health.upgrade()?, state.upgrade()?);
+        Some(state.store(&health, self, raw))
+    }
+}
+
 /// Runs `runner` once under `timeout`, turning a panic or a timeout into a failure.
-pub(crate) async fn execute(runner: Arc<dyn RunCheck>, timeout: Duration) -> Taken {
+async fn execute(runner: Arc<dyn RunCheck>, timeout: Duration) -> Taken {
     let time = SystemTime::now();
     let started = Instant::now();
     let run = AssertUnwindSafe(runner.run()).catch_unwind();
@@ -489,12 +529,12 @@ impl CheckState {
     pub(crate) fn store(
         &self,
         health: &Health,
-        name: &Arc<str>,
-        thresholds: &Thresholds,
+        run: &Run,
         raw: Taken,
     ) -> Arc<Taken> {
+        let name = &run.name;
         let mut slot = self.lock();
-        let result = slot.counters.apply(thresholds, raw.result, raw.taken);
+        let result = slot.counters.apply(&run.thresholds, raw.result, raw.taken);
         let taken = Arc::new(Taken { result, ..raw });
         slot.latest = Some(taken.clone());
         slot.in_flight = None;
