@@ -6,11 +6,14 @@ use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
 use tokio::task::AbortHandle;
+// Tokio's clock, like the timeouts and intervals: tests that pause and advance it see results go
+// stale (it is the system's monotonic clock otherwise).
+use tokio::time::Instant;
 
 use crate::changes::Subject;
 use crate::check::{Check, CheckResult, Probe, RunCheck, Status};

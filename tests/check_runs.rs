@@ -38,3 +38,49 @@ async fn an_unresolved_check_reports_unresolved_in_the_background_too() {
     let ready = health.evaluate(&Selection::probe(Probe::Readiness)).await;
     assert_eq!(ready.unwrap().status, Status::Fail);
 }
+
+/// A check that fails after its first run, counting its runs.
+fn failing_after_first(name: &str) -> (Check, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let runs = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = runs.clone();
+    let check = Check::new(name, move || {
+        let first = counter.fetch_add(1, Ordering::SeqCst) == 0;
+        async move { first }
+    });
+    (check, runs)
+}
+
+#[tokio::test(start_paused = true)]
+async fn cached_results_go_stale_on_tokios_clock() {
+    use std::sync::atomic::Ordering;
+    let health = working();
+    let (check, runs) = failing_after_first("db");
+    health.register(check.cache(Duration::from_secs(10)));
+    let selection = Selection::check("db");
+    health.evaluate(&selection).await.unwrap();
+    health.evaluate(&selection).await.unwrap();
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "fresh: reused");
+    tokio::time::advance(Duration::from_secs(11)).await;
+    let report = health.evaluate(&selection).await.unwrap();
+    assert_eq!(runs.load(Ordering::SeqCst), 2, "stale once the clock moved on");
+    assert_eq!(report.status, Status::Fail);
+}
+
+#[tokio::test(start_paused = true)]
+async fn failure_durations_pass_on_tokios_clock() {
+    let health = working();
+    let (check, _runs) = failing_after_first("db");
+    health.register(
+        check
+            .cache(Duration::ZERO)
+            .failure_duration(Duration::from_secs(60)),
+    );
+    let selection = Selection::check("db");
+    let mut statuses = Vec::new();
+    for advance in [0, 0, 61] {
+        tokio::time::advance(Duration::from_secs(advance)).await;
+        statuses.push(health.evaluate(&selection).await.unwrap().status);
+    }
+    assert_eq!(statuses, [Status::Pass, Status::Warn, Status::Fail]);
+}
