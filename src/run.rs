@@ -486,6 +486,14 @@ impl Taken {
         self.end
     }
 
+    /// What the result adds to an aggregate: a non-critical failure only warns.
+    fn contribution(&self, critical: bool) -> Status {
+        match self.result.status {
+            Status::Fail if !critical => Status::Warn,
+            status => status,
+        }
+    }
+
     fn fresh(&self, ttl: Duration) -> bool {
         self.taken.elapsed() < ttl
     }
@@ -527,33 +535,50 @@ impl CheckState {
         self.lock().latest.clone()
     }
 
-    /// Applies the thresholds to a finished run, keeps it as the latest result and records its
-    /// status, all under the lock so that changes are published in the order runs finish.
-    pub(crate) fn store(
-        &self,
-        health: &Health,
-        run: &Run,
-        raw: Taken,
-    ) -> Arc<Taken> {
-        let name = &run.name;
-        let mut slot = self.lock();
-        let result = slot.counters.apply(&run.thresholds, raw.result, raw.taken);
-        let taken = Arc::new(Taken { result, ..raw });
-        slot.latest = Some(taken.clone());
-        slot.in_flight = None;
+    /// Applies the thresholds to a finished run, keeps it as the latest result and records the
+    /// status of its name. Nothing is logged under the check's lock.
+    pub(crate) fn store(&self, health: &Health, run: &Run, raw: Taken) -> Arc<Taken> {
+        let taken = {
+            let mut slot = self.lock();
+            let result = slot
+                .counters
+                .apply(&run.thresholds, raw.result, raw.taken);
+            let taken = Arc::new(Taken { result, ..raw });
+            slot.latest = Some(taken.clone());
+            slot.in_flight = None;
+            taken
+        };
         let status = taken.result.status;
         if status != Status::Pass {
             // Not `message`: that name is the event's own message in tracing.
             let reason = taken.result.message.as_deref().unwrap_or("");
-            tracing::debug!(check = %name, %status, reason, "check not passing");
+            tracing::debug!(check = %run.name, %status, reason, "check not passing");
         }
-        health
-            .changes()
-            .record(Subject::Check(name.clone()), status, || {
-                taken.result.message.clone()
-            });
+        record_name(health, &run.name);
         taken
     }
+}
+
+/// Records the status of the checks named `name`: the worst contribution among their latest
+/// results, so that checks sharing a name do not flip it on every run. Nothing is recorded when
+/// none of them is registered (any more) or has a result.
+fn record_name(health: &Health, name: &Arc<str>) {
+    // Computed under the changes' lock (which is taken before any check's, never after), so the
+    // last status recorded is that of the latest results.
+    health
+        .changes()
+        .record_current(Subject::Check(name.clone()), || {
+            let (status, worst) = health
+                .checks()
+                .iter()
+                .filter(|check| check.name == *name)
+                .filter_map(|check| {
+                    let latest = check.state.latest()?;
+                    Some((latest.contribution(check.critical), latest))
+                })
+                .max_by_key(|(status, _)| *status)?;
+            Some((status, move || worst.result.message.clone()))
+        });
 }
 
 impl Drop for CheckState {

@@ -84,3 +84,41 @@ async fn failure_durations_pass_on_tokios_clock() {
     }
     assert_eq!(statuses, [Status::Pass, Status::Warn, Status::Fail]);
 }
+
+#[tokio::test]
+async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
+    use tower_health::Subject;
+    let health = working();
+    health.register(Check::new("db", || async { true }).cache(Duration::ZERO));
+    health.register(
+        Check::new("db", || async { Err::<(), _>("replica down") }).cache(Duration::ZERO),
+    );
+    let mut changes = health.subscribe_to(Subject::Check("db".into()));
+    let mut all = health.subscribe();
+    health.evaluate(&Selection::check("db")).await.unwrap();
+    // Whichever stored first, the first round ends on the worst.
+    let mut last = within(changes.recv()).await.unwrap();
+    while let Ok(Ok(change)) = tokio::time::timeout(Duration::ZERO, changes.recv()).await {
+        last = change;
+    }
+    assert_eq!(last.new, Status::Fail);
+    assert_eq!(last.message.as_deref(), Some("replica down"));
+    while all.try_recv().is_ok() {}
+    for _ in 0..3 {
+        let report = health.evaluate(&Selection::check("db")).await.unwrap();
+        assert_eq!(report.checks.len(), 2);
+    }
+    assert!(all.try_recv().is_err(), "no change: the worst of db stays fail");
+    assert_eq!(
+        health.last_status(&Subject::Check("db".into())),
+        Some(Status::Fail)
+    );
+
+    // A non-critical failure only warns, like in the aggregate.
+    health.replace(Check::new("db", || async { false }).non_critical().cache(Duration::ZERO));
+    health.evaluate(&Selection::check("db")).await.unwrap();
+    assert_eq!(
+        health.last_status(&Subject::Check("db".into())),
+        Some(Status::Warn)
+    );
+}
