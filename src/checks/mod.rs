@@ -94,6 +94,45 @@ fn ready_made(
         .timeout(timeout)
 }
 
+/// Runs blocking reads on tokio's blocking pool one at a time.
+///
+/// A timeout drops the future awaiting a read, not the thread doing it: a read stuck on a hung
+/// mount would otherwise leave one more stuck thread per run until the pool is exhausted. While
+/// the previous read is still pending, a run fails at once instead. Clones share the guard.
+#[cfg(any(feature = "disk", feature = "memory"))]
+#[derive(Clone, Debug, Default)]
+struct OneAtATime(Arc<std::sync::atomic::AtomicBool>);
+
+#[cfg(any(feature = "disk", feature = "memory"))]
+impl OneAtATime {
+    /// Runs `read` on the blocking pool unless the previous one is still pending; `what` names
+    /// the read in the message of a failure.
+    async fn run<T: Send + 'static>(
+        &self,
+        what: &str,
+        read: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        use std::sync::atomic::Ordering;
+        if self.0.swap(true, Ordering::AcqRel) {
+            return Err(format!("still waiting for the previous {what} to return"));
+        }
+        /// Clears the flag when the read ends, panics, or never runs.
+        struct Done(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(self.0.clone());
+        tokio::task::spawn_blocking(move || {
+            let _done = done;
+            read()
+        })
+        .await
+        .map_err(|e| format!("the {what} stopped: {e}"))
+    }
+}
+
 /// Milliseconds since `started`, to a tenth.
 fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
