@@ -15,8 +15,8 @@
 //! | `Postgres`: `SELECT 1` through an sqlx `PgPool` | `postgres` | `datastore` | 500 ms |
 //! | `Redis`: `PING` through a redis async connection | `redis` | `datastore` | 500 ms |
 //!
-//! Messages say what failed without credentials: user names and passwords in URLs are never
-//! shown, whatever the details policy.
+//! Messages say what failed without credentials: URLs are shown as scheme, host and path only
+//! (no user names, passwords, query or fragment), whatever the details policy.
 //!
 //! ```
 //! use std::time::Duration;
@@ -158,7 +158,8 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     redact(&text)
 }
 
-/// `text` with the user information (`user:password@`) of every URL in it removed.
+/// `text` with every URL in it cut to its scheme, authority without user information
+/// (`user:password@`) and path: the query and fragment, where tokens are passed, are removed.
 ///
 /// Error messages of drivers and clients may repeat the URL they were given; a check's message
 /// must never show credentials.
@@ -167,6 +168,7 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     allow(dead_code)
 )]
 fn redact(text: &str) -> String {
+    let ends_at = |text: &str, stop: fn(char) -> bool| text.find(stop).unwrap_or(text.len());
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -174,15 +176,18 @@ fn redact(text: &str) -> String {
         out.push_str(before);
         // The authority ends at the first '/', '?', '#' or whitespace; credentials end at its
         // last '@'.
-        let end = after
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(after.len());
+        let end = ends_at(after, |c| matches!(c, '/' | '?' | '#') || c.is_whitespace());
         let authority = &after[..end];
         match authority.rfind('@') {
             Some(at) => out.push_str(&authority[at + 1..]),
             None => out.push_str(authority),
         }
         rest = &after[end..];
+        let path = ends_at(rest, |c| matches!(c, '?' | '#') || c.is_whitespace());
+        out.push_str(&rest[..path]);
+        // The query and fragment run to the next whitespace.
+        rest = &rest[path..];
+        rest = &rest[ends_at(rest, char::is_whitespace)..];
     }
     out.push_str(rest);
     out
@@ -196,8 +201,13 @@ mod tests {
     fn redact_removes_credentials_from_every_url() {
         assert_eq!(
             redact("cannot reach postgres://app:s3cret@db:5432/orders?sslmode=require, retrying"),
-            "cannot reach postgres://db:5432/orders?sslmode=require, retrying"
+            "cannot reach postgres://db:5432/orders retrying"
         );
+        assert_eq!(
+            redact("GET https://bot:pw@api.example/v1/status?token=t0k3n&x=1#frag failed"),
+            "GET https://api.example/v1/status failed"
+        );
+        assert_eq!(redact("at http://h?token=t0k3n"), "at http://h");
         assert_eq!(
             redact("redis://:p@ss@cache:6379 and http://u:p@h/x"),
             "redis://cache:6379 and http://h/x"
