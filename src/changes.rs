@@ -116,6 +116,12 @@ impl Changes {
             .map(|seen| seen.status)
     }
 
+    /// Forgets the status recorded for `subject`: its next one is a first (`old: None`).
+    pub(crate) fn forget(&self, subject: &Subject) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.remove(subject);
+    }
+
     /// Records `status` for `subject`; publishes and logs a [`Change`] when it differs.
     pub(crate) fn record(
         &self,

@@ -286,12 +286,6 @@ impl Health {
     }
 }
 
-/// Runs `checks` concurrently (or reads their cached or background results).
-#[allow(dead_code)] // the entry point for protocol handlers that run checks themselves
-pub(crate) async fn run_checks(health: &Health, checks: Vec<Check>) -> Vec<CheckReport> {
-    run_selected(health, checks, Checks::All).await
-}
-
 async fn run_selected(health: &Health, checks: Vec<Check>, selected: Checks) -> Vec<CheckReport> {
     join_all(
         checks

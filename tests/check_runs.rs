@@ -122,3 +122,22 @@ async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
         Some(Status::Warn)
     );
 }
+
+#[tokio::test]
+async fn a_check_registered_again_starts_without_the_old_status() {
+    use tower_health::Subject;
+    let health = working();
+    let subject = Subject::Check("db".into());
+    let mut changes = health.subscribe_to(subject.clone());
+    health.register(Check::new("db", || async { false }));
+    health.evaluate(&Selection::check("db")).await.unwrap();
+    let first = within(changes.recv()).await.unwrap();
+    assert_eq!((first.old, first.new), (None, Status::Fail));
+
+    assert!(health.deregister("db"));
+    assert_eq!(health.last_status(&subject), None);
+    health.register(Check::new("db", || async { false }));
+    health.evaluate(&Selection::check("db")).await.unwrap();
+    let again = within(changes.recv()).await.unwrap();
+    assert_eq!((again.old, again.new), (None, Status::Fail));
+}
