@@ -534,9 +534,7 @@ impl CheckState {
     pub(crate) fn store(&self, health: &Health, run: &Run, raw: Taken) -> Arc<Taken> {
         let taken = {
             let mut slot = self.lock();
-            let result = slot
-                .counters
-                .apply(&run.thresholds, raw.result, raw.taken);
+            let result = slot.counters.apply(&run.thresholds, raw.result, raw.taken);
             let taken = Arc::new(Taken { result, ..raw });
             slot.latest = Some(taken.clone());
             slot.in_flight = None;

@@ -63,7 +63,11 @@ async fn cached_results_go_stale_on_tokios_clock() {
     assert_eq!(runs.load(Ordering::SeqCst), 1, "fresh: reused");
     tokio::time::advance(Duration::from_secs(11)).await;
     let report = health.evaluate(&selection).await.unwrap();
-    assert_eq!(runs.load(Ordering::SeqCst), 2, "stale once the clock moved on");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        2,
+        "stale once the clock moved on"
+    );
     assert_eq!(report.status, Status::Fail);
 }
 
@@ -108,14 +112,21 @@ async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
         let report = health.evaluate(&Selection::check("db")).await.unwrap();
         assert_eq!(report.checks.len(), 2);
     }
-    assert!(all.try_recv().is_err(), "no change: the worst of db stays fail");
+    assert!(
+        all.try_recv().is_err(),
+        "no change: the worst of db stays fail"
+    );
     assert_eq!(
         health.last_status(&Subject::Check("db".into())),
         Some(Status::Fail)
     );
 
     // A non-critical failure only warns, like in the aggregate.
-    health.replace(Check::new("db", || async { false }).non_critical().cache(Duration::ZERO));
+    health.replace(
+        Check::new("db", || async { false })
+            .non_critical()
+            .cache(Duration::ZERO),
+    );
     health.evaluate(&Selection::check("db")).await.unwrap();
     assert_eq!(
         health.last_status(&Subject::Check("db".into())),

@@ -126,7 +126,10 @@ mod memory {
 
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_owned();
-        fixture(&root, &[("proc/meminfo", MEMINFO), ("proc/self/cgroup", "")]);
+        fixture(
+            &root,
+            &[("proc/meminfo", MEMINFO), ("proc/self/cgroup", "")],
+        );
         // Opening a FIFO for reading blocks until a writer opens it: a hung file without a mount.
         let status = root.join("proc/self/status");
         let made = std::process::Command::new("mkfifo").arg(&status).status();
