@@ -36,7 +36,9 @@ pub enum Subject {
     Service,
     /// One probe.
     Probe(Probe),
-    /// One check, by name.
+    /// One check, by name: after each run, the worst of what the latest results of the checks of
+    /// that name add to an aggregate (a non-critical failure warns), so checks sharing a name
+    /// publish one status.
     Check(Arc<str>),
 }
 
@@ -114,6 +116,12 @@ impl Changes {
             .map(|seen| seen.status)
     }
 
+    /// Forgets the status recorded for `subject`: its next one is a first (`old: None`).
+    pub(crate) fn forget(&self, subject: &Subject) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.remove(subject);
+    }
+
     /// Records `status` for `subject`; publishes and logs a [`Change`] when it differs.
     pub(crate) fn record(
         &self,
@@ -121,7 +129,21 @@ impl Changes {
         status: Status,
         message: impl FnOnce() -> Option<String>,
     ) {
+        self.record_current(subject, || Some((status, message)));
+    }
+
+    /// Like [`Changes::record`], with the status (and the message, should it have changed)
+    /// computed under the lock, so that concurrent recorders of one subject publish statuses in
+    /// the order they computed them; `None` records nothing.
+    pub(crate) fn record_current<M: FnOnce() -> Option<String>>(
+        &self,
+        subject: Subject,
+        current: impl FnOnce() -> Option<(Status, M)>,
+    ) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((status, message)) = current() else {
+            return;
+        };
         let (old, before) = match last.get(&subject) {
             Some(seen) if seen.status == status => return,
             Some(seen) => (Some(seen.status), seen.message.clone()),
@@ -145,11 +167,13 @@ impl Changes {
             watch.send_replace(Some(status));
         }
         drop(watches);
-        log(&change, before.as_deref());
         // Sent under the `last` lock, so subscribers see a subject's changes in the order they
-        // were recorded. No subscriber is fine: the change was logged.
-        let _ = self.sender.send(change);
+        // were recorded (sending never blocks). No subscriber is fine: the change is logged.
+        let _ = self.sender.send(change.clone());
         drop(last);
+        // Logged outside the locks: a slow log writer must not stall probes, and a subscriber
+        // that reads the health handle must not deadlock.
+        log(&change, before.as_deref());
     }
 }
 
