@@ -1,7 +1,7 @@
 //! The Kubernetes API server style: `/livez`, `/readyz`, `?verbose`, `?exclude=NAME`.
 //!
 //! ```text
-//! cargo run --example style_kubernetes        # PORT defaults to 3001
+//! cargo run --example style_kubernetes        # PORT defaults to 3006
 //! ```
 
 #[path = "common/serve.rs"]
@@ -29,5 +29,5 @@ async fn main() -> std::io::Result<()> {
         "/readyz?verbose&exclude=etcd&exclude=kms",
         "/readyz/etcd",
     ];
-    serve::serve(app, 3001, &paths).await
+    serve::serve(app, 3006, &paths).await
 }

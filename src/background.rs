@@ -33,9 +33,9 @@ use std::time::Duration;
 use futures_util::future::{Either, select};
 use tokio::sync::watch;
 
-use crate::check::{Check, RunCheck};
+use crate::check::Check;
 use crate::health::{Health, State, WeakHealth};
-use crate::run::{CheckState, RunEnd, execute};
+use crate::run::{CheckState, Run, RunEnd};
 
 /// The shortest interval between background runs.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -82,12 +82,7 @@ pub(crate) fn start(health: &Health, check: &Check) {
     let task = Task {
         health: health.downgrade(),
         state: Arc::downgrade(&check.state),
-        runner: check.runner.clone(),
-        check: Settings {
-            name: check.name.clone(),
-            timeout: check.timeout,
-            thresholds: check.policy.thresholds,
-        },
+        run: Run::of(check),
         interval,
         initial_delay: check.policy.initial_delay,
     };
@@ -95,18 +90,11 @@ pub(crate) fn start(health: &Health, check: &Check) {
     slot.task = Some(runtime.spawn(task.run(lifecycle)).abort_handle());
 }
 
-struct Settings {
-    name: Arc<str>,
-    timeout: Option<Duration>,
-    thresholds: crate::thresholds::Thresholds,
-}
-
 /// What the task holds: weak references only, so that dropping the registry or the check ends it.
 struct Task {
     health: WeakHealth,
     state: Weak<CheckState>,
-    runner: Arc<dyn RunCheck>,
-    check: Settings,
+    run: Run,
     interval: Duration,
     initial_delay: Duration,
 }
@@ -126,7 +114,7 @@ impl Task {
         tokio::time::sleep(self.initial_delay).await;
         loop {
             // Upgraded only for a moment: the task must not keep the registry alive.
-            let timeout = {
+            {
                 let (Some(health), Some(state)) = (self.health.upgrade(), self.state.upgrade())
                 else {
                     return;
@@ -138,20 +126,12 @@ impl Task {
                 if !registered {
                     return;
                 }
-                self.check
-                    .timeout
-                    .unwrap_or_else(|| health.default_timeout())
-            };
-            let raw = execute(self.runner.clone(), timeout).await;
-            if raw.end() == RunEnd::TimedOut {
-                tracing::debug!(check = %self.check.name, ?timeout, "background check timed out");
             }
-            {
-                let (Some(health), Some(state)) = (self.health.upgrade(), self.state.upgrade())
-                else {
-                    return;
-                };
-                state.store(&health, &self.check.name, &self.check.thresholds, raw);
+            let Some(taken) = self.run.run_and_store(&self.health, &self.state).await else {
+                return;
+            };
+            if taken.end() == RunEnd::TimedOut {
+                tracing::debug!(check = %self.run.name, "background check timed out");
             }
             tokio::time::sleep(self.interval).await;
         }

@@ -37,7 +37,9 @@ pub enum Subject {
     Service,
     /// One probe.
     Probe(Probe),
-    /// One check, by name.
+    /// One check, by name: after each run, the worst of what the latest results of the checks of
+    /// that name add to an aggregate (a non-critical failure warns), so checks sharing a name
+    /// publish one status.
     Check(Arc<str>),
 }
 
@@ -76,7 +78,7 @@ pub const CHANNEL_CAPACITY: usize = 256;
 pub(crate) struct Changes {
     last: Mutex<HashMap<Subject, Seen>>,
     /// The status in `last` of the service and of each probe (0: none), written under the `last`
-    /// lock: every answer records one of them, and an unchanged status is then seen without a
+    /// lock: most answers record one of them, and an unchanged status is then seen without a
     /// lock or a hash.
     fixed: [AtomicU8; 4],
     sender: broadcast::Sender<Change>,
@@ -120,6 +122,15 @@ impl Changes {
             .map(|seen| seen.status)
     }
 
+    /// Forgets the status recorded for `subject`: its next one is a first (`old: None`).
+    pub(crate) fn forget(&self, subject: &Subject) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.remove(subject);
+        if let Some(index) = fixed_index(subject) {
+            self.fixed[index].store(0, Ordering::Release);
+        }
+    }
+
     /// Records `status` for `subject`; publishes and logs a [`Change`] when it differs.
     pub(crate) fn record(
         &self,
@@ -131,7 +142,21 @@ impl Changes {
         if fixed.is_some_and(|seen| seen.load(Ordering::Acquire) == encode(status)) {
             return;
         }
+        self.record_current(subject, || Some((status, message)));
+    }
+
+    /// Like [`Changes::record`], with the status (and the message, should it have changed)
+    /// computed under the lock, so that concurrent recorders of one subject publish statuses in
+    /// the order they computed them; `None` records nothing.
+    pub(crate) fn record_current<M: FnOnce() -> Option<String>>(
+        &self,
+        subject: Subject,
+        current: impl FnOnce() -> Option<(Status, M)>,
+    ) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let Some((status, message)) = current() else {
+            return;
+        };
         let (old, before) = match last.get(&subject) {
             Some(seen) if seen.status == status => return,
             Some(seen) => (Some(seen.status), seen.message.clone()),
@@ -150,19 +175,21 @@ impl Changes {
                 message: change.message.clone(),
             },
         );
-        if let Some(seen) = fixed {
-            seen.store(encode(status), Ordering::Release);
+        if let Some(index) = fixed_index(&change.subject) {
+            self.fixed[index].store(encode(status), Ordering::Release);
         }
         let watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(watch) = watches.get(&change.subject) {
             watch.send_replace(Some(status));
         }
         drop(watches);
-        log(&change, before.as_deref());
         // Sent under the `last` lock, so subscribers see a subject's changes in the order they
-        // were recorded. No subscriber is fine: the change was logged.
-        let _ = self.sender.send(change);
+        // were recorded (sending never blocks). No subscriber is fine: the change is logged.
+        let _ = self.sender.send(change.clone());
         drop(last);
+        // Logged outside the locks: a slow log writer must not stall probes, and a subscriber
+        // that reads the health handle must not deadlock.
+        log(&change, before.as_deref());
     }
 }
 

@@ -24,7 +24,6 @@ use futures_util::future::BoxFuture;
 use http::{Method, Response, StatusCode, request};
 
 use crate::body::Payload;
-use crate::changes::Subject;
 use crate::check::{Probe, Status};
 use crate::format::{Answer, Format, HealthJson, Outcome};
 use crate::health::Health;
@@ -191,6 +190,17 @@ impl Endpoint {
         }
     }
 
+    /// An endpoint at `path` for the whole service: every check, gated by the working state,
+    /// honouring maintenance (the layer's detailed `/health`). Its status changes are recorded as
+    /// [`Subject::Service`](crate::Subject::Service).
+    pub fn service(path: impl Into<String>) -> Self {
+        Endpoint {
+            selection: Selection::service(),
+            ..Endpoint::new(path)
+        }
+        .maintenance(true)
+    }
+
     /// An endpoint at `path` for `probe`, gated as the probe is: readiness needs the working
     /// state and honours maintenance, startup needs the working state once, liveness is ungated.
     pub fn probe(path: impl Into<String>, probe: Probe) -> Self {
@@ -204,11 +214,20 @@ impl Endpoint {
     /// An endpoint at `{prefix}/{name}` that runs the checks named `name` among those
     /// [`checks`](Self::checks) selects (all by default); an unknown name answers
     /// [`StatusCodes::unknown_check`].
+    ///
+    /// # Panics
+    ///
+    /// When `prefix` is empty or `/`: every one-segment path of the application would then be a
+    /// health path.
     pub fn named(prefix: impl Into<String>) -> Self {
         let prefix: String = prefix.into();
+        assert!(
+            !prefix.trim_end_matches('/').is_empty(),
+            "a named endpoint needs a prefix: without one, every one-segment path would be a health path"
+        );
         Endpoint {
             path: PathPattern::Named(prefix.trim_end_matches('/').into()),
-            ..Endpoint::new("").subject(None)
+            ..Endpoint::new("")
         }
     }
 
@@ -287,14 +306,7 @@ impl Endpoint {
         self
     }
 
-    /// What status changes of this endpoint are published as (`None`: not published).
-    #[must_use]
-    pub fn subject(mut self, subject: Option<Subject>) -> Self {
-        self.selection.subject = subject;
-        self
-    }
-
-    /// Leaves successful answers out of the per-request log; failures are still logged.
+    /// Leaves 200 answers out of the per-request log; every other status is still logged.
     #[must_use]
     pub fn no_log(mut self) -> Self {
         self.quiet = true;
@@ -305,28 +317,34 @@ impl Endpoint {
         let HealthRequest { parts, name, body } = request;
         let head = parts.method == Method::HEAD;
         let mut query = Query::parse(self, parts.uri.query());
-        if !query.run_checks && is_form(&parts) {
-            if let Some(form) = read_form(body).await {
-                query.read_form(self, &form);
-            }
-        }
         let state = health.state();
         let show_details = self.details.allows(&parts);
-        let answer = |outcome, status, status_code| {
+        let answer = |outcome, status, status_code, verbose| {
             let answer = Answer {
                 outcome,
                 status,
                 status_code,
                 state,
                 show_details,
-                verbose: query.verbose,
+                verbose,
             };
             self.format.log(&answer);
             response(self.format.render(&answer), head)
         };
 
+        // Maintenance wins over everything: answered before waiting on a form body.
         if self.maintenance && health.in_maintenance() {
-            return answer(Outcome::Maintenance, Status::Warn, self.codes.maintenance);
+            return answer(
+                Outcome::Maintenance,
+                Status::Warn,
+                self.codes.maintenance,
+                query.verbose,
+            );
+        }
+        if !query.run_checks && is_form(&parts) {
+            if let Some(form) = read_form(body).await {
+                query.read_form(self, &form);
+            }
         }
         let selection = Selection {
             name: name.as_deref().map(str::to_owned),
@@ -340,6 +358,7 @@ impl Endpoint {
                 Outcome::UnknownCheck(name),
                 Status::Fail,
                 self.codes.unknown_check,
+                query.verbose,
             );
         };
         let status = report.status;
@@ -347,7 +366,7 @@ impl Endpoint {
             Some(code) if report.errored() => code,
             _ => self.codes.for_status(status),
         };
-        answer(Outcome::Report(&report), status, status_code)
+        answer(Outcome::Report(&report), status, status_code, query.verbose)
     }
 }
 

@@ -11,14 +11,18 @@
 //! | `"liveness"`, `"readiness"`, `"startup"` | that probe (like `/health/live` ...) |
 //! | any other name | the checks of that name, ungated (like `/health/ready/{name}`) |
 //!
+//! The probe names come first: a check registered as `liveness`, `readiness` or `startup` cannot
+//! be asked for on its own over gRPC (it still counts in its probes); give checks other names.
+//!
 //! Pass and warn are `SERVING`, fail is `NOT_SERVING`; a name that matches no check is
 //! `NOT_FOUND` for `Check` and `SERVICE_UNKNOWN` for `Watch`. While the state is
 //! [`State::ShuttingDown`] every service is `NOT_SERVING` and `Watch` streams end after saying so,
 //! so they do not hold up a graceful shutdown. Maintenance mode is an HTTP answer only: gRPC keeps
 //! reporting the checks.
 //!
-//! `Watch` sends the current status at once, then every change: those recorded by any evaluation
-//! (an HTTP probe, a gRPC `Check`), state changes, and a re-evaluation of the watched services
+//! `Watch` sends the current status at once, then every change, each message evaluated exactly as
+//! `Check` evaluates it (cheap: results are cached). It looks again when something may have
+//! changed: a change recorded by any evaluation (an HTTP probe, a gRPC `Check`), state changes, and a re-evaluation of the watched services
 //! every [watch interval](GrpcHealth::watch_interval) while any `Watch` is open, shared by all
 //! streams so that many watchers do not multiply the checks' load.
 //!
@@ -131,11 +135,7 @@ impl GrpcHealth {
 
     /// The status of `service` now, evaluated; `None` when it names no check.
     async fn status(&self, service: &Service) -> Option<ServingStatus> {
-        if self.health.state() == State::ShuttingDown {
-            return Some(ServingStatus::NotServing);
-        }
-        let report = self.health.evaluate(&service.selection()).await?;
-        Some(serving(report.status))
+        status_of(&self.health, service).await
     }
 }
 
@@ -146,6 +146,18 @@ impl fmt::Debug for GrpcHealth {
             .field("interval", &self.interval)
             .finish_non_exhaustive()
     }
+}
+
+/// The status of `service` now, evaluated; `None` when it names no check. The one evaluation
+/// behind `Check` and every `Watch` message.
+async fn status_of(health: &Health, service: &Service) -> Option<ServingStatus> {
+    if health.state() == State::ShuttingDown {
+        return service
+            .is_known(health)
+            .then_some(ServingStatus::NotServing);
+    }
+    let report = health.evaluate(&service.selection()).await?;
+    Some(serving(report.status))
 }
 
 fn serving(status: Status) -> ServingStatus {
@@ -251,6 +263,8 @@ struct Rounds {
     watched: Mutex<HashMap<Service, usize>>,
     /// When the last round started; held while a round runs, so concurrent callers wait for it.
     last: tokio::sync::Mutex<Option<Instant>>,
+    /// What the last round found for each watched service, for the streams it wakes.
+    found: Mutex<HashMap<Service, Option<ServingStatus>>>,
     /// Bumped after each round, to wake streams whose service changed without a recorded change
     /// (a check registered or removed).
     done: watch::Sender<u64>,
@@ -283,12 +297,16 @@ impl Rounds {
         }
         *last = Some(Instant::now());
         let services: Vec<Service> = self.lock().keys().cloned().collect();
-        join_all(
+        let found = join_all(
             services
-                .iter()
-                .map(|service| async move { health.evaluate(&service.selection()).await }),
+                .into_iter()
+                .map(|service| async move { (status_of(health, &service).await, service) }),
         )
         .await;
+        *self.found.lock().unwrap_or_else(|e| e.into_inner()) = found
+            .into_iter()
+            .map(|(status, service)| (service, status))
+            .collect();
         self.done
             .send_modify(|round| *round = round.wrapping_add(1));
     }
@@ -319,6 +337,8 @@ struct Watcher {
     recorded: watch::Receiver<Option<Status>>,
     state: watch::Receiver<State>,
     rounds: watch::Receiver<u64>,
+    /// Woken by or after a round, which has evaluated the service already.
+    after_round: bool,
     ticks: tokio::time::Interval,
     sent: Option<ServingStatus>,
     done: bool,
@@ -340,6 +360,7 @@ impl Watcher {
             recorded,
             state,
             rounds,
+            after_round: false,
             ticks,
             sent: None,
             done: false,
@@ -371,24 +392,29 @@ impl Watcher {
         *self.state.borrow_and_update() == State::ShuttingDown
     }
 
-    /// The status to report now: evaluated for the first message, then the one last recorded.
+    /// The status to report now, evaluated as `Check` evaluates it: a recorded change only says
+    /// when to look again, not what to send.
     async fn current(&mut self) -> ServingStatus {
         if self.shutting_down() {
             return ServingStatus::NotServing;
         }
-        if !self.service.is_known(&self.grpc.health) {
-            return ServingStatus::ServiceUnknown;
-        }
-        let recorded = *self.recorded.borrow_and_update();
-        match recorded {
-            Some(status) if self.sent.is_some() => serving(status),
-            // The first message, or a service nothing has evaluated yet.
-            _ => {
-                let status = self.grpc.status(&self.service).await;
-                self.recorded.borrow_and_update();
-                status.unwrap_or(ServingStatus::ServiceUnknown)
-            }
-        }
+        let found = std::mem::take(&mut self.after_round)
+            .then(|| {
+                let found = self.grpc.rounds.found.lock();
+                found
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&self.service)
+                    .copied()
+            })
+            .flatten();
+        let status = match found {
+            Some(status) => status,
+            None => self.grpc.status(&self.service).await,
+        };
+        // Marked seen after evaluating: a change this evaluation recorded itself (a check run
+        // again when it is not cached) must not wake the stream into evaluating again.
+        self.recorded.borrow_and_update();
+        status.unwrap_or(ServingStatus::ServiceUnknown)
     }
 
     /// Waits until something may have changed the status.
@@ -399,14 +425,21 @@ impl Watcher {
             changed = self.recorded.changed() => self.done |= changed.is_err(),
             changed = self.state.changed() => match changed {
                 // A state change moves the gates: re-evaluate now (once for all streams).
-                Ok(()) => rounds.run(health, Some(Instant::now())).await,
+                Ok(()) => {
+                    rounds.run(health, Some(Instant::now())).await;
+                    self.after_round = true;
+                }
                 Err(_) => self.done = true,
             },
-            changed = self.rounds.changed() => self.done |= changed.is_err(),
+            changed = self.rounds.changed() => match changed {
+                Ok(()) => self.after_round = true,
+                Err(_) => self.done = true,
+            },
             _ = self.ticks.tick() => {
                 // Skipped when another stream's round ran within most of the interval.
                 let since = Instant::now().checked_sub(self.grpc.interval * 3 / 4);
                 rounds.run(health, since).await;
+                self.after_round = true;
             }
         }
     }

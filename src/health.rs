@@ -163,6 +163,10 @@ impl Health {
             checks.retain(|c| &*c.name != name);
             removed = checks.len() != before;
         });
+        if removed {
+            // A check registered under this name later starts afresh, without the old status.
+            self.inner.changes.forget(&Subject::Check(name.into()));
+        }
         removed
     }
 
@@ -291,13 +295,13 @@ impl Health {
 
     /// Marks that the application meant to serve this handle on a server of its own, so setting
     /// the state while none runs warns.
-    #[allow(dead_code)] // used by the standalone listener
+    #[cfg_attr(not(feature = "listener"), allow(dead_code))]
     pub(crate) fn expect_server(&self) {
         self.inner.server_expected.store(true, Ordering::Relaxed);
     }
 
     /// Counts a running server of this handle until the guard is dropped.
-    #[allow(dead_code)] // used by the standalone listener
+    #[cfg_attr(not(feature = "listener"), allow(dead_code))]
     pub(crate) fn serving(&self) -> Serving {
         self.expect_server();
         self.inner.servers.fetch_add(1, Ordering::Relaxed);

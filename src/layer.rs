@@ -112,9 +112,18 @@ impl HealthLayer {
     }
 
     /// Moves the default endpoints under `prefix` (default `/health`).
+    ///
+    /// # Panics
+    ///
+    /// When `prefix` is empty or `/`: the detailed endpoint would have no path, and the
+    /// single-check endpoints would take over one-segment paths of the application.
     #[must_use]
     pub fn prefix(self, prefix: impl Into<String>) -> Self {
         let prefix = prefix.into().trim_end_matches('/').to_owned();
+        assert!(
+            !prefix.is_empty(),
+            "the health prefix must not be empty or `/`: the default endpoints need a path of their own"
+        );
         self.configure(|config| config.prefix = prefix)
     }
 
@@ -148,7 +157,7 @@ impl HealthLayer {
         self.configure(|config| config.codes.maintenance = status)
     }
 
-    /// Leaves successful answers of the default endpoints out of the per-request log.
+    /// Leaves 200 answers of the default endpoints out of the per-request log.
     #[must_use]
     pub fn no_log(self) -> Self {
         self.configure(|config| config.quiet = true)
@@ -208,11 +217,7 @@ impl HealthLayer {
 impl Config {
     fn default_endpoints(&self) -> Vec<Endpoint> {
         let prefix = &self.prefix;
-        let mut endpoints = vec![
-            Endpoint::probe(prefix.clone(), Probe::Readiness)
-                .checks(crate::Checks::All)
-                .subject(Some(crate::Subject::Service)),
-        ];
+        let mut endpoints = vec![Endpoint::service(prefix.clone())];
         for probe in Probe::ALL {
             endpoints.push(Endpoint::probe(
                 format!("{prefix}/{}", probe.path_segment()),
@@ -360,7 +365,7 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         if let Some((route, name)) = self.shared.routes.find(request.uri().path()) {
             let handler = route.handler.clone();
-            let name = (!name.is_empty()).then(|| Box::<str>::from(name));
+            let name = (!name.is_empty()).then(|| decode_name(name));
             // The path and start time are kept only when the answer may be logged.
             let log = tracing::enabled!(tracing::Level::DEBUG)
                 .then(|| Box::new((Box::<str>::from(request.uri().path()), Instant::now())));
@@ -402,6 +407,15 @@ where
             }
         }
     }
+}
+
+/// The check name a path segment carries, percent-decoded (`my%20db` is `my db`). A decoding that
+/// is not UTF-8 keeps its invalid bytes as U+FFFD, so it names no check that was registered with
+/// valid text and answers as an unknown name.
+fn decode_name(segment: &str) -> Box<str> {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into()
 }
 
 pin_project! {
@@ -453,7 +467,7 @@ where
                     let response = ready!(future.as_mut().poll(cx));
                     let status = response.status();
                     if let Some((path, started)) = log.as_deref() {
-                        if !(handler.quiet_success() && status.is_success()) {
+                        if !(handler.quiet_success() && status == StatusCode::OK) {
                             tracing::debug!(path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
                         }
                     }

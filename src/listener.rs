@@ -37,11 +37,12 @@ use std::fmt;
 use std::future::{Ready, ready};
 use std::net::SocketAddr;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::Empty;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -50,6 +51,12 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::layer::HealthLayer;
+
+/// The wait after a failed accept before the next.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// How long a connection may take to send a request's headers before it is closed.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the standalone listener listens, and whether it runs at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -179,10 +186,20 @@ impl HealthListener {
                 tokio::select! {
                     _ = &mut stop => break,
                     accepted = listener.accept() => {
-                        let Ok((stream, _)) = accepted else { continue };
+                        let stream = match accepted {
+                            Ok((stream, _)) => stream,
+                            Err(error) => {
+                                // Out of file descriptors, say: retrying at once would spin.
+                                tracing::debug!(%error, "health listener: accept failed");
+                                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                                continue;
+                            }
+                        };
                         let service = TowerToHyperService::new(service.clone());
                         connections.spawn(async move {
                             let _ = hyper::server::conn::http1::Builder::new()
+                                .timer(TokioTimer::new())
+                                .header_read_timeout(HEADER_READ_TIMEOUT)
                                 .serve_connection(TokioIo::new(stream), service)
                                 .await;
                         });

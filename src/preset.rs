@@ -59,7 +59,9 @@ fn code(code: u16) -> StatusCode {
 ///
 /// `/livez` runs the liveness checks, ungated; `/readyz` the readiness checks, gated by the
 /// working state and by maintenance mode. Failures answer 500; the aggregate endpoints withhold
-/// the reasons (they are logged), the single-check ones show them ([`Kubernetes::details`]).
+/// the reasons (they are logged). The single-check ones withhold them too unless
+/// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
+/// `.details(Details::Always)` answers exactly as it does, to anyone who can reach the port.
 ///
 /// ```
 /// use tower_health::{HealthLayer, preset::Kubernetes};
@@ -78,14 +80,15 @@ impl Default for Kubernetes {
 }
 
 impl Kubernetes {
-    /// The four paths, single-check endpoints showing reasons.
+    /// The four paths, withholding reasons everywhere.
     pub fn new() -> Self {
         Kubernetes {
-            details: Details::Always,
+            details: Details::Never,
         }
     }
 
-    /// Whether `/livez/NAME` and `/readyz/NAME` show the reason of a failure (default always).
+    /// Whether `/livez/NAME` and `/readyz/NAME` show the reason of a failure (default never;
+    /// `Details::Always` is the Kubernetes API server's behaviour).
     #[must_use]
     pub fn details(mut self, details: Details) -> Self {
         self.details = details;
@@ -169,7 +172,6 @@ impl Lifecycle {
             Endpoint::new(self.path)
                 .checks(Checks::None)
                 .gate(Gate::Lifecycle)
-                .subject(None)
                 .status_codes(StatusCodes {
                     warn: StatusCode::ACCEPTED,
                     ..StatusCodes::default()
@@ -252,7 +254,6 @@ impl Maintenance {
             Endpoint::new(self.url)
                 .methods(Methods::any())
                 .maintenance(true)
-                .subject(None)
                 .run_checks(RunChecks::WhenParam {
                     param: "checks".to_owned(),
                     values: vec!["true".to_owned(), "all".to_owned()],
@@ -336,7 +337,6 @@ impl Heartbeat {
         .map(|(path, probe)| {
             Endpoint::new(format!("{prefix}/{path}"))
                 .checks(Checks::Probe(probe))
-                .subject(None)
                 .methods(Methods::any())
                 .status_codes(codes)
                 .format(HeartbeatJson)
@@ -346,7 +346,6 @@ impl Heartbeat {
             endpoints.push(
                 Endpoint::new(format!("{prefix}/environ"))
                     .checks(Checks::None)
-                    .subject(None)
                     .methods(Methods::any())
                     .format(environ),
             );
@@ -384,12 +383,12 @@ impl Default for Named {
 }
 
 impl Named {
-    /// `/healthz/NAME`, showing failure messages, logging every answer.
+    /// `/healthz/NAME`, withholding failure messages, logging every answer.
     pub fn new() -> Self {
         Named {
             prefix: "/healthz".to_owned(),
             no_log: false,
-            details: Details::Always,
+            details: Details::Never,
         }
     }
 
@@ -400,7 +399,7 @@ impl Named {
         self
     }
 
-    /// Leaves successful answers out of the per-request log (flask-healthz's `no_log`);
+    /// Leaves 200 answers out of the per-request log (flask-healthz's `no_log`);
     /// failures are still logged.
     #[must_use]
     pub fn no_log(mut self) -> Self {
@@ -408,8 +407,8 @@ impl Named {
         self
     }
 
-    /// Whether a failing check's message is the `title` (default always, as flask-healthz);
-    /// otherwise the title is the reason phrase.
+    /// Whether a failing check's message is the `title` (default never: the title is then the
+    /// reason phrase; `Details::Always` is flask-healthz's behaviour).
     #[must_use]
     pub fn details(mut self, details: Details) -> Self {
         self.details = details;

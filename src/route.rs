@@ -129,7 +129,7 @@ pub(crate) struct HealthRequest {
 pub(crate) trait Handler: Send + Sync + 'static {
     fn methods(&self) -> &Methods;
 
-    /// Whether successful answers skip the per-request log event.
+    /// Whether 200 answers skip the per-request log event.
     fn quiet_success(&self) -> bool {
         false
     }

@@ -5,16 +5,19 @@
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
 use futures_util::future::{BoxFuture, Shared, join_all};
 use tokio::task::AbortHandle;
+// Tokio's clock, like the timeouts and intervals: tests that pause and advance it see results go
+// stale (it is the system's monotonic clock otherwise).
+use tokio::time::Instant;
 
 use crate::changes::Subject;
 use crate::check::{Check, CheckResult, Probe, RunCheck, Status};
-use crate::health::{Health, State};
+use crate::health::{Health, State, WeakHealth};
 use crate::thresholds::{Counters, Thresholds};
 
 /// How a run of a check ended.
@@ -167,7 +170,7 @@ impl Gate {
 pub struct Selection {
     /// Which checks.
     pub checks: Checks,
-    /// Only the checks of this name among them (and no gate).
+    /// Only the checks of this name among them.
     pub name: Option<String>,
     /// How the lifecycle state gates the status.
     pub gate: Gate,
@@ -175,8 +178,6 @@ pub struct Selection {
     pub exclude: Vec<String>,
     /// Whether checks run at all (when not, the report has none and only the gate counts).
     pub run_checks: bool,
-    /// What the resulting status is published as.
-    pub subject: Option<Subject>,
 }
 
 impl Selection {
@@ -188,21 +189,14 @@ impl Selection {
             gate: Gate::Working,
             exclude: Vec::new(),
             run_checks: true,
-            subject: Some(Subject::Service),
         }
     }
 
     /// The checks of `probe`, gated as the probe is.
     pub fn probe(probe: Probe) -> Self {
-        let gate = match probe {
-            Probe::Liveness => Gate::None,
-            Probe::Readiness => Gate::Working,
-            Probe::Startup => Gate::Started,
-        };
         Selection {
             checks: Checks::Probe(probe),
-            gate,
-            subject: Some(Subject::Probe(probe)),
+            gate: probe_gate(probe),
             ..Self::service()
         }
     }
@@ -212,9 +206,31 @@ impl Selection {
         Selection {
             name: Some(name.into()),
             gate: Gate::None,
-            subject: None,
             ..Self::service()
         }
+    }
+
+    /// What the status of this selection is recorded as: the service or a probe only when the
+    /// selection is exactly what that subject means (every check of it, run, under its own gate);
+    /// a part (a name, exclusions, no run) or another gate is recorded as nothing.
+    pub fn subject(&self) -> Option<Subject> {
+        if self.name.is_some() || !self.exclude.is_empty() || !self.run_checks {
+            return None;
+        }
+        match self.checks {
+            Checks::All if self.gate == Gate::Working => Some(Subject::Service),
+            Checks::Probe(probe) if self.gate == probe_gate(probe) => Some(Subject::Probe(probe)),
+            _ => None,
+        }
+    }
+}
+
+/// How `probe` is gated by the lifecycle state.
+fn probe_gate(probe: Probe) -> Gate {
+    match probe {
+        Probe::Liveness => Gate::None,
+        Probe::Readiness => Gate::Working,
+        Probe::Startup => Gate::Started,
     }
 }
 
@@ -257,11 +273,7 @@ impl Health {
                 to_run.push(check);
             }
         }
-        let gate = if selection.name.is_some() {
-            None
-        } else {
-            selection.gate.verdict(self)
-        };
+        let gate = selection.gate.verdict(self);
         let checks = run_selected(self, &to_run, selection.checks).await;
         let status = checks
             .iter()
@@ -276,19 +288,12 @@ impl Health {
             unknown_excludes,
             gate,
         };
-        if let Some(subject) = &selection.subject {
+        if let Some(subject) = selection.subject() {
             self.changes()
-                .record(subject.clone(), status, || report.not_passing());
+                .record(subject, status, || report.not_passing());
         }
         Some(report)
     }
-}
-
-/// Runs `checks` concurrently (or reads their cached or background results).
-#[allow(dead_code)] // the entry point for protocol handlers that run checks themselves
-pub(crate) async fn run_checks(health: &Health, checks: Vec<Check>) -> Vec<CheckReport> {
-    let checks: Vec<&Check> = checks.iter().collect();
-    run_selected(health, &checks, Checks::All).await
 }
 
 /// The reports of `checks`, in order. Results at hand (fresh in the cache, or a background
@@ -371,36 +376,76 @@ async fn cached_or_shared_run(health: &Health, check: &Check) -> Arc<Taken> {
 /// Spawns one run of `check` that stores its own result, so requesters that go away do not
 /// cancel it for the others; every requester awaits the returned future.
 fn shared_run(health: &Health, check: &Check) -> SharedRun {
-    let timeout = check.timeout.unwrap_or_else(|| health.default_timeout());
-    let (health, state, check) = (health.clone(), check.state.clone(), check.clone());
-    let task = tokio::spawn(async move {
-        let mut raw = execute(check.runner.clone(), timeout).await;
-        if check.unresolved {
-            raw.end = RunEnd::Unresolved;
-        }
-        state.store(&health, &check.name, &check.policy.thresholds, raw)
-    });
-    let state = Arc::downgrade(&check.state);
+    let run = Run::of(check);
+    let (health, state) = (health.downgrade(), Arc::downgrade(&check.state));
+    let task = {
+        let state = state.clone();
+        tokio::spawn(async move { run.run_and_store(&health, &state).await })
+    };
     async move {
-        task.await.unwrap_or_else(|error| {
+        let why = match task.await {
+            Ok(Some(taken)) => return taken,
+            Ok(None) => "the check or its registry is gone".to_owned(),
             // Only a runtime shutting down cancels the task (panics are caught inside it).
-            if let Some(state) = state.upgrade() {
-                state.lock().in_flight = None;
-            }
-            Arc::new(Taken::new(
-                CheckResult::fail(format!("check run was cancelled: {error}")),
-                SystemTime::now(),
-                Duration::ZERO,
-                RunEnd::TimedOut,
-            ))
-        })
+            Err(error) => error.to_string(),
+        };
+        if let Some(state) = state.upgrade() {
+            state.lock().in_flight = None;
+        }
+        Arc::new(Taken::new(
+            CheckResult::fail(format!("check run was cancelled: {why}")),
+            SystemTime::now(),
+            Duration::ZERO,
+            RunEnd::TimedOut,
+        ))
     }
     .boxed()
     .shared()
 }
 
+/// What a run of a check needs, without the check itself: held by background tasks, which must
+/// not keep the check alive.
+pub(crate) struct Run {
+    pub(crate) name: Arc<str>,
+    runner: Arc<dyn RunCheck>,
+    timeout: Option<Duration>,
+    thresholds: Thresholds,
+    unresolved: bool,
+}
+
+impl Run {
+    pub(crate) fn of(check: &Check) -> Self {
+        Run {
+            name: check.name.clone(),
+            runner: check.runner.clone(),
+            timeout: check.timeout,
+            thresholds: check.policy.thresholds,
+            unresolved: check.unresolved,
+        }
+    }
+
+    /// Runs the check once and stores the result in `state`: how every run ends, on request or
+    /// in the background. `None` when the registry or the check's state is gone.
+    pub(crate) async fn run_and_store(
+        &self,
+        health: &WeakHealth,
+        state: &Weak<CheckState>,
+    ) -> Option<Arc<Taken>> {
+        let timeout = match self.timeout {
+            Some(timeout) => timeout,
+            None => health.upgrade()?.default_timeout(),
+        };
+        let mut raw = execute(self.runner.clone(), timeout).await;
+        if self.unresolved {
+            raw.end = RunEnd::Unresolved;
+        }
+        let (health, state) = (health.upgrade()?, state.upgrade()?);
+        Some(state.store(&health, self, raw))
+    }
+}
+
 /// Runs `runner` once under `timeout`, turning a panic or a timeout into a failure.
-pub(crate) async fn execute(runner: Arc<dyn RunCheck>, timeout: Duration) -> Taken {
+async fn execute(runner: Arc<dyn RunCheck>, timeout: Duration) -> Taken {
     let time = SystemTime::now();
     let started = Instant::now();
     let run = AssertUnwindSafe(runner.run()).catch_unwind();
@@ -481,6 +526,14 @@ impl Taken {
         self.end
     }
 
+    /// What the result adds to an aggregate: a non-critical failure only warns.
+    fn contribution(&self, critical: bool) -> Status {
+        match self.result.status {
+            Status::Fail if !critical => Status::Warn,
+            status => status,
+        }
+    }
+
     /// Whether the result is younger than `ttl` at `now` (a result taken after `now` is).
     fn fresh_at(&self, now: Instant, ttl: Duration) -> bool {
         now.saturating_duration_since(self.taken) < ttl
@@ -523,33 +576,48 @@ impl CheckState {
         self.lock().latest.clone()
     }
 
-    /// Applies the thresholds to a finished run, keeps it as the latest result and records its
-    /// status, all under the lock so that changes are published in the order runs finish.
-    pub(crate) fn store(
-        &self,
-        health: &Health,
-        name: &Arc<str>,
-        thresholds: &Thresholds,
-        raw: Taken,
-    ) -> Arc<Taken> {
-        let mut slot = self.lock();
-        let result = slot.counters.apply(thresholds, raw.result, raw.taken);
-        let taken = Arc::new(Taken { result, ..raw });
-        slot.latest = Some(taken.clone());
-        slot.in_flight = None;
+    /// Applies the thresholds to a finished run, keeps it as the latest result and records the
+    /// status of its name. Nothing is logged under the check's lock.
+    pub(crate) fn store(&self, health: &Health, run: &Run, raw: Taken) -> Arc<Taken> {
+        let taken = {
+            let mut slot = self.lock();
+            let result = slot.counters.apply(&run.thresholds, raw.result, raw.taken);
+            let taken = Arc::new(Taken { result, ..raw });
+            slot.latest = Some(taken.clone());
+            slot.in_flight = None;
+            taken
+        };
         let status = taken.result.status;
         if status != Status::Pass {
             // Not `message`: that name is the event's own message in tracing.
             let reason = taken.result.message.as_deref().unwrap_or("");
-            tracing::debug!(check = %name, %status, reason, "check not passing");
+            tracing::debug!(check = %run.name, %status, reason, "check not passing");
         }
-        health
-            .changes()
-            .record(Subject::Check(name.clone()), status, || {
-                taken.result.message.clone()
-            });
+        record_name(health, &run.name);
         taken
     }
+}
+
+/// Records the status of the checks named `name`: the worst contribution among their latest
+/// results, so that checks sharing a name do not flip it on every run. Nothing is recorded when
+/// none of them is registered (any more) or has a result.
+fn record_name(health: &Health, name: &Arc<str>) {
+    // Computed under the changes' lock (which is taken before any check's, never after), so the
+    // last status recorded is that of the latest results.
+    health
+        .changes()
+        .record_current(Subject::Check(name.clone()), || {
+            let (status, worst) = health
+                .checks()
+                .iter()
+                .filter(|check| check.name == *name)
+                .filter_map(|check| {
+                    let latest = check.state.latest()?;
+                    Some((latest.contribution(check.critical), latest))
+                })
+                .max_by_key(|(status, _)| *status)?;
+            Some((status, move || worst.result.message.clone()))
+        });
 }
 
 impl Drop for CheckState {

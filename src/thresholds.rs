@@ -18,7 +18,10 @@
 //! required number of consecutive non-failing results. Timeouts and panics are failures like any
 //! other.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, so that failure durations pass when tests advance a paused clock.
+use tokio::time::Instant;
 
 use crate::check::{Check, CheckResult, Status};
 

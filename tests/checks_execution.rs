@@ -1,5 +1,5 @@
-//! Running checks: concurrency, timeouts, panics, cancellation, the registry, aggregation and
-//! status codes, through real servers.
+//! Running checks: concurrency, timeouts, panics, clients that go away, the registry,
+//! aggregation and status codes, through real servers.
 
 mod common;
 
@@ -13,7 +13,6 @@ use axum::Router;
 use axum::routing::get as axum_get;
 use bytes::Bytes;
 use common::{TestServer, get, http2_client, send_with, serve_axum, serve_hyper};
-use futures_util::FutureExt;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use tokio::io::AsyncWriteExt;
@@ -23,9 +22,24 @@ use tower_health::{
     Check, CheckResult, Details, Health, HealthCheck, HealthLayer, State, Status, StatusCodes,
 };
 
+/// Generous: only catches hangs, never measures speed.
+const HANG: Duration = Duration::from_secs(30);
+
+/// Short, so that a hung check is stopped soon after its client went away.
+const SHORT: Duration = Duration::from_millis(300);
+
+async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, future)
+        .await
+        .expect("hung: did not finish")
+}
+
 fn working() -> Health {
     let health = Health::new();
     health.set_state(State::Working);
+    // These tests count runs and change outcomes between requests: every request runs its
+    // checks (the cache has tests of its own, in resilience.rs).
+    health.set_default_cache_ttl(Duration::ZERO);
     health
 }
 
@@ -196,7 +210,8 @@ impl Drop for Guard {
     }
 }
 
-/// A check that reports its start, then waits forever (until its timeout or cancellation).
+/// A check that reports its start, then waits forever, until its timeout stops it; its result
+/// is kept for an hour, so the probe after the run reads it.
 fn hanging_check(
     timeout: Duration,
 ) -> (
@@ -214,53 +229,110 @@ fn hanging_check(
             std::future::pending::<()>().await;
         }
     })
-    .timeout(timeout);
+    .timeout(timeout)
+    .cache(Duration::from_secs(3600));
     (check, started, ended)
 }
 
+/// Waits for the hung check's future to be dropped, failing instead of hanging when it is stuck.
+async fn ended(ended: &mut mpsc::UnboundedReceiver<&'static str>) {
+    let end = tokio::time::timeout(HANG, ended.recv()).await;
+    assert_eq!(end, Ok(Some("ended")), "the check was left running");
+}
+
+/// Waits until no more than `before` tasks are alive on this runtime: whatever a request started
+/// (its connection, the check's run) has ended.
+async fn settled(before: usize) {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let settled = tokio::time::timeout(HANG, async {
+        while metrics.num_alive_tasks() > before {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(
+        settled.is_ok(),
+        "{} tasks still running, {before} before the request",
+        metrics.num_alive_tasks()
+    );
+}
+
+/// Asserts that `body` shows the hung check's run as timed out, and that nothing ran it again.
+fn assert_read_the_timed_out_run(
+    body: &serde_json::Value,
+    started: &mut mpsc::UnboundedReceiver<()>,
+) {
+    let hangs = &body["checks"]["hangs"][0];
+    assert_eq!(hangs["status"], "fail", "{body}");
+    let output = hangs["output"].as_str().unwrap();
+    assert!(output.contains("timed out"), "{output}");
+    assert!(started.try_recv().is_err(), "the check ran again");
+}
+
 #[tokio::test]
-async fn dropping_the_response_future_cancels_the_running_checks() {
+async fn a_dropped_response_future_leaves_the_run_to_its_timeout_and_the_next_probe() {
     let health = working();
-    let (check, mut started, mut ended) = hanging_check(Duration::from_secs(3600));
+    let (check, mut started, mut ended_rx) = hanging_check(SHORT);
     health.register(check);
     let service = HealthLayer::new()
         .health(health.clone())
+        .details(Details::Always)
         .layer(tower::service_fn(|_: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
         }));
-    let request = Request::builder()
-        .uri("/health/ready")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let mut response = Box::pin(service.oneshot(request));
-    assert!((&mut response).now_or_never().is_none());
-    assert_eq!(started.try_recv(), Ok(()));
-    assert!(ended.try_recv().is_err(), "still running");
+    let request = || {
+        Request::builder()
+            .uri("/health/ready")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let mut response = Box::pin(service.clone().oneshot(request()));
+    within(async {
+        tokio::select! {
+            _ = &mut response => panic!("answered while its check hangs"),
+            _ = started.recv() => {}
+        }
+    })
+    .await;
     drop(response);
-    assert_eq!(ended.try_recv(), Ok("ended"), "dropped with the response");
-}
-
-/// Waits for `ended`, failing instead of hanging when the check is stuck.
-async fn ended_within(ended: &mut mpsc::UnboundedReceiver<&'static str>, limit: Duration) {
-    let end = tokio::time::timeout(limit, ended.recv()).await;
-    assert_eq!(end, Ok(Some("ended")), "the check was left running");
+    // The run is shared, not the requester's: it goes on until its timeout stops it.
+    assert!(ended_rx.try_recv().is_err(), "cancelled with the response");
+    ended(&mut ended_rx).await;
+    settled(0).await;
+    // The next probe reads what the run left.
+    let response = within(service.oneshot(request())).await.unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = within(http_body_util::BodyExt::collect(response.into_body()))
+        .await
+        .unwrap()
+        .to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_read_the_timed_out_run(&body, &mut started);
 }
 
 #[tokio::test]
 async fn a_client_that_disconnects_over_http1_leaves_nothing_stuck() {
     let health = working();
-    let (check, mut started, mut ended) = hanging_check(Duration::from_secs(3600));
+    let (check, mut started, mut ended_rx) = hanging_check(SHORT);
     health.register(check);
     let server = server(&health).await;
+    let idle = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
     let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
     stream
         .write_all(b"GET /health/ready HTTP/1.1\r\nhost: test\r\n\r\n")
         .await
         .unwrap();
-    started.recv().await.unwrap();
+    within(started.recv()).await.unwrap();
     drop(stream);
-    // The check's timeout is an hour: only the server cancelling the request ends it.
-    ended_within(&mut ended, Duration::from_secs(30)).await;
+    // The check's timeout stops it; the connection and the run end.
+    ended(&mut ended_rx).await;
+    settled(idle).await;
+    // The server keeps answering, from the run the client left.
+    let reply = get(&server, "/health/ready").await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_read_the_timed_out_run(&reply.json(), &mut started);
     health.deregister("hangs");
     assert_eq!(get(&server, "/health/ready").await.status, StatusCode::OK);
 }
@@ -268,27 +340,38 @@ async fn a_client_that_disconnects_over_http1_leaves_nothing_stuck() {
 #[tokio::test]
 async fn a_client_that_resets_an_http2_stream_leaves_nothing_stuck() {
     let health = working();
-    let (check, mut started, mut ended) = hanging_check(Duration::from_secs(3600));
+    let (check, mut started, mut ended_rx) = hanging_check(SHORT);
     health.register(check);
     let server = server(&health).await;
+    let idle = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
     let client = http2_client();
     let request = Request::builder()
         .uri(server.url("/health/ready"))
         .body(Full::new(Bytes::new()))
         .unwrap();
     let pending = tokio::spawn(async move { client.request(request).await });
-    started.recv().await.unwrap();
+    within(started.recv()).await.unwrap();
     pending.abort();
-    ended_within(&mut ended, Duration::from_secs(30)).await;
+    // The check's timeout stops it; the stream, the connection and the run end.
+    ended(&mut ended_rx).await;
+    settled(idle).await;
+    // The server keeps answering, from the run the client left.
+    let client = http2_client();
+    let request = Request::builder()
+        .uri(server.url("/health/ready"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let reply = send_with(&client, request).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_read_the_timed_out_run(&reply.json(), &mut started);
     health.deregister("hangs");
     let request = Request::builder()
         .uri(server.url("/health/ready"))
         .body(Full::new(Bytes::new()))
         .unwrap();
-    assert_eq!(
-        send_with(&http2_client(), request).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(send_with(&client, request).await.status, StatusCode::OK);
 }
 
 #[tokio::test]

@@ -208,6 +208,26 @@ mod http {
         assert!(entry["output"].as_str().unwrap().contains("failed"));
         assert!(!body.to_string().contains("hunter2"), "{body}");
     }
+
+    #[tokio::test]
+    async fn never_shows_query_tokens_in_the_url() {
+        let (server, status) = upstream().await;
+        status.store(500, Ordering::SeqCst);
+        let url = format!("http://admin:hunter2@{}/status?token=t0k3n#x", server.addr);
+        let report = run(Http::new(&url).into_check("upstream")).await;
+        assert_eq!(report.status(), Status::Fail);
+        let shown = message(&report);
+        for secret in ["hunter2", "admin", "t0k3n", "token"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains(&server.url("/status")), "{shown}");
+
+        let closed = closed_port().await;
+        let url = format!("http://admin:hunter2@{closed}/?token=t0k3n");
+        let body = rendered(Http::new(&url).into_check("upstream")).await;
+        assert!(!body.to_string().contains("t0k3n"), "{body}");
+        assert!(!body.to_string().contains("hunter2"), "{body}");
+    }
 }
 
 #[cfg(feature = "http-check")]
@@ -230,6 +250,8 @@ mod upstream {
         let status = Arc::new(AtomicU8::new(0));
         let reported = status.clone();
         let health = Health::new();
+        // The tests flip the remote check between probes: the remote must run it each time.
+        health.set_default_cache_ttl(Duration::ZERO);
         health.register(Check::new("orders-db", move || {
             let status = reported.load(Ordering::SeqCst);
             async move {

@@ -117,6 +117,62 @@ mod memory {
     const STATUS: &str = "Name:\tserver\nVmPeak:\t 900000 kB\nVmRSS:\t  524288 kB\nThreads:\t4\n";
     const MEMINFO: &str = "MemTotal:        4194304 kB\nMemFree:         1000000 kB\n";
 
+    /// A read stuck on a hung file keeps its blocking thread even after the run times out: the
+    /// next runs fail at once instead of leaving another stuck thread each.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_hung_read_is_not_piled_up_on() {
+        use std::io::Write;
+
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        fixture(
+            &root,
+            &[("proc/meminfo", MEMINFO), ("proc/self/cgroup", "")],
+        );
+        // Opening a FIFO for reading blocks until a writer opens it: a hung file without a mount.
+        let status = root.join("proc/self/status");
+        let made = std::process::Command::new("mkfifo").arg(&status).status();
+        assert!(made.unwrap().success());
+        let check = Memory::new()
+            .proc_root(root.join("proc"))
+            .cgroup_root(root.join("cgroup"))
+            .into_check("memory")
+            .timeout(Duration::from_millis(50));
+
+        let first = run(check.clone()).await;
+        assert_eq!(first.end, RunEnd::TimedOut, "{first:?}");
+        for _ in 0..3 {
+            let next = run(check.clone()).await;
+            assert_eq!((next.end, next.status()), (RunEnd::Completed, Status::Fail));
+            assert!(
+                message(&next).contains("still waiting for the previous read"),
+                "{next:?}"
+            );
+        }
+
+        // The stuck read returns (and the file becomes a plain one): runs read again.
+        let unblocked = tokio::task::spawn_blocking(move || {
+            let mut fifo = fs::OpenOptions::new().write(true).open(&status).unwrap();
+            fs::remove_file(&status).unwrap();
+            fs::write(&status, STATUS).unwrap();
+            fifo.write_all(STATUS.as_bytes()).unwrap();
+        });
+        unblocked.await.unwrap();
+        let recovered = tokio::time::timeout(Duration::from_secs(30), async {
+            loop {
+                let report = run(check.clone()).await;
+                if report.end == RunEnd::Completed && report.status() != Status::Fail {
+                    return report;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await
+        .expect("the check recovers once the read returns");
+        assert_eq!(recovered.result.data["limit"], "machine");
+    }
+
     /// A container on cgroup v2: 512 MiB resident, 1 GiB limit set on the pod, none on the
     /// container itself.
     fn cgroup_v2(root: &Path) -> Memory {

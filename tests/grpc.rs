@@ -132,14 +132,15 @@ async fn serve(health: Health, mode: Mode) -> Running {
     .await
 }
 
-/// A check whose outcome the test flips.
+/// A check whose outcome the test flips; not cached, so the next evaluation sees a flip.
 fn switch(name: &str) -> (Check, Arc<AtomicBool>) {
     let up = Arc::new(AtomicBool::new(true));
     let flag = up.clone();
     let check = Check::new(name, move || {
         let up = flag.load(Ordering::SeqCst);
         async move { up }
-    });
+    })
+    .cache(Duration::ZERO);
     (check, up)
 }
 
@@ -440,10 +441,14 @@ async fn many_watch_streams_share_one_re_evaluation_per_interval() {
     let health = working();
     let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = runs.clone();
-    health.register(Check::new("db", move || {
-        counted.fetch_add(1, Ordering::SeqCst);
-        async { true }
-    }));
+    // Not cached: the count is of evaluations, which a cache would hide.
+    health.register(
+        Check::new("db", move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { true }
+        })
+        .cache(Duration::ZERO),
+    );
     let grpc = GrpcHealth::new(health).watch_interval(interval);
     for _ in 0..STREAMS {
         let request = tonic::Request::new(HealthCheckRequest { service: "".into() });
@@ -452,6 +457,9 @@ async fn many_watch_streams_share_one_re_evaluation_per_interval() {
         assert_eq!(first.status(), ServingStatus::Serving);
         // Keep the stream polled, as a server would.
         tokio::spawn(async move { while stream.next().await.is_some() {} });
+        // Streams opened at different times: evaluations of their own would not coincide, so
+        // they could not share runs in flight and would show in the count.
+        tokio::time::sleep(interval / STREAMS as u32).await;
     }
     let before = runs.load(Ordering::SeqCst);
     for _ in 0..ROUNDS {
@@ -466,4 +474,59 @@ async fn many_watch_streams_share_one_re_evaluation_per_interval() {
         during <= 2 * ROUNDS as usize,
         "{during} runs in {ROUNDS} intervals for {STREAMS} streams"
     );
+}
+
+#[tokio::test]
+async fn watch_of_a_check_sends_what_check_answers_not_the_raw_recorded_status() {
+    for mode in MODES {
+        let health = working();
+        // A non-critical failure only warns: `Check` and HTTP say SERVING.
+        let (db, db_up) = switch("db");
+        health.register(db.non_critical());
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+        let mut stream = watch(&mut client, "db").await;
+        assert_eq!(
+            next(&mut stream).await,
+            Some(ServingStatus::Serving),
+            "{mode:?}"
+        );
+
+        db_up.store(false, Ordering::SeqCst);
+        // Each `Check` runs `db` (not cached) and records its own status, `Fail`, which wakes
+        // the stream; the aggregate the stream must send is still SERVING.
+        for _ in 0..2 {
+            assert_eq!(
+                check(&mut client, "db").await,
+                ServingStatus::Serving,
+                "{mode:?}"
+            );
+        }
+        health.deregister("db");
+        assert_eq!(
+            next(&mut stream).await,
+            Some(ServingStatus::ServiceUnknown),
+            "{mode:?}: the stream sent a status `Check` never answered"
+        );
+    }
+}
+
+#[tokio::test]
+async fn check_of_an_unknown_name_while_shutting_down_is_not_found() {
+    for mode in MODES {
+        let health = working();
+        health.register(Check::new("db", || async { true }));
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+        health.set_state(State::ShuttingDown);
+        assert_eq!(check(&mut client, "db").await, ServingStatus::NotServing);
+        let request = HealthCheckRequest {
+            service: "nope".into(),
+        };
+        let error = tokio::time::timeout(BOUND, client.check(request))
+            .await
+            .expect("Check hung")
+            .expect_err("an unknown name must be an error");
+        assert_eq!(error.code(), Code::NotFound, "{mode:?}");
+    }
 }

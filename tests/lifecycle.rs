@@ -5,6 +5,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get as axum_get;
@@ -93,14 +94,15 @@ async fn the_gate_says_why_readiness_fails() {
     assert_eq!(body["notes"], serde_json::json!(["state is warming up"]));
 }
 
-/// A check that passes while its flag is set.
+/// A check that passes while its flag is set; not cached, so the next request sees a flip.
 fn switched(name: &'static str, passing: bool) -> (Check, Arc<AtomicBool>) {
     let flag = Arc::new(AtomicBool::new(passing));
     let read = flag.clone();
     let check = Check::new(name, move || {
         let passing = read.load(Ordering::SeqCst);
         async move { passing }
-    });
+    })
+    .cache(Duration::ZERO);
     (check, flag)
 }
 
@@ -170,6 +172,8 @@ async fn the_state_set_from_another_task_counts_on_the_next_request() {
 fn counted() -> (Health, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let health = Health::new();
     health.set_state(State::Working);
+    // Every request that runs checks runs them, so the counts show which requests did.
+    health.set_default_cache_ttl(Duration::ZERO);
     let ready_runs = Arc::new(AtomicUsize::new(0));
     let live_runs = Arc::new(AtomicUsize::new(0));
     for (runs, name, liveness) in [(&ready_runs, "db", false), (&live_runs, "heart", true)] {

@@ -7,6 +7,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get as axum_get;
@@ -24,6 +25,8 @@ const SECRET: &str = "password authentication failed for user admin@db.internal"
 fn switchable() -> (Health, Arc<AtomicBool>) {
     let health = Health::new();
     health.set_state(State::Working);
+    // The tests flip `db` between requests: the next request must run it and see the flip.
+    health.set_default_cache_ttl(Duration::ZERO);
     let down = Arc::new(AtomicBool::new(false));
     let flag = down.clone();
     health.register(Check::new("db", move || {
@@ -225,4 +228,15 @@ async fn a_health_layer_added_before_trace_layer_has_probes_traced() {
     assert_eq!(get(&server, "/health/ready").await.status, 200);
     assert_eq!(get(&server, "/").await.status, 200);
     assert_eq!(traced_paths(&captured), ["/health/ready", "/"]);
+}
+
+#[tokio::test]
+async fn no_log_silences_only_200_not_other_successes() {
+    let (captured, _guard) = capture();
+    let (health, _down) = switchable();
+    let server = server(&health, HealthLayer::new().no_log()).await;
+    assert_eq!(get(&server, "/health/ready").await.status, 200);
+    health.set_maintenance(true);
+    assert_eq!(get(&server, "/health/ready").await.status, 299);
+    assert_eq!(requests(&captured), owned(&[("/health/ready", "299")]));
 }

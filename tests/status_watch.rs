@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use tower_health::{Check, Health, Selection, State, Status, Subject};
 
@@ -9,6 +10,8 @@ use tower_health::{Check, Health, Selection, State, Status, Subject};
 async fn a_watch_sees_each_recorded_change_of_its_subject() {
     let health = Health::new();
     health.set_state(State::Working);
+    // `db` flips between evaluations: each evaluation must run it.
+    health.set_default_cache_ttl(Duration::ZERO);
     let up = Arc::new(AtomicBool::new(true));
     let flag = up.clone();
     health.register(Check::new("db", move || {

@@ -6,7 +6,7 @@ mod styles;
 
 use http::Method;
 use styles::{Logs, Switch};
-use tower_health::{Check, CheckResult, Health, HealthLayer, State, preset::Kubernetes};
+use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State, preset::Kubernetes};
 
 use common::{TestServer, get, request};
 
@@ -30,7 +30,8 @@ async fn fixture() -> Fixture {
     let server = styles::serve_layer(
         HealthLayer::new()
             .health(health.clone())
-            .endpoints(Kubernetes::new()),
+            // The API server shows single-check reasons; tower-health withholds them unless told.
+            .endpoints(Kubernetes::new().details(Details::Always)),
     )
     .await;
     Fixture { server, health, db }
@@ -203,4 +204,25 @@ async fn other_paths_and_methods() {
     );
     assert!(reply.body.is_empty());
     assert_eq!(request(&f.server, Method::POST, "/livez").await.status, 405);
+}
+
+#[tokio::test]
+async fn single_check_reasons_are_withheld_unless_the_application_allows_them() {
+    let health = Health::new();
+    health.set_state(State::Working);
+    health.register(
+        Check::new("db", || async {
+            Err::<(), _>("connection refused to 10.0.0.7:5432")
+        })
+        .readiness(),
+    );
+    let server = styles::serve_layer(
+        HealthLayer::new()
+            .health(health)
+            .endpoints(Kubernetes::new()),
+    )
+    .await;
+    let reply = get(&server, "/readyz/db").await;
+    assert_eq!(reply.status, 500);
+    assert!(!reply.text().contains("10.0.0.7"), "{}", reply.text());
 }

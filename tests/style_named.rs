@@ -7,7 +7,7 @@ mod styles;
 use http::Method;
 use serde_json::json;
 use styles::{Logs, Switch};
-use tower_health::{Check, CheckResult, Health, HealthLayer, Status, preset::Named};
+use tower_health::{Check, CheckResult, Details, Health, HealthLayer, Status, preset::Named};
 
 use common::{Reply, TestServer, get, request};
 
@@ -27,6 +27,8 @@ async fn fixture(preset: Named) -> Fixture {
         CheckResult::pass(),
         CheckResult::fail("database is down"),
     ));
+    // flask-healthz shows messages; tower-health withholds them unless told.
+    let preset = preset.details(Details::Always);
     let server =
         styles::serve_layer(HealthLayer::new().health(health.clone()).endpoints(preset)).await;
     Fixture {
@@ -188,4 +190,19 @@ async fn without_no_log_everything_is_logged() {
     let logged = answers(&logs);
     assert_eq!(logged.len(), 2, "{logged:?}");
     assert!(logged[0].contains("status=200") && logged[0].contains("/healthz/live"));
+}
+
+#[tokio::test]
+async fn messages_are_withheld_unless_the_application_allows_them() {
+    let health = Health::new();
+    health.register(Check::new("ready", || async {
+        Err::<(), _>("database is down")
+    }));
+    let server =
+        styles::serve_layer(HealthLayer::new().health(health).endpoints(Named::new())).await;
+    assert_problem(
+        &get(&server, "/healthz/ready").await,
+        503,
+        "Service Unavailable",
+    );
 }

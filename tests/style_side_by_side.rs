@@ -4,7 +4,7 @@ mod common;
 
 use axum::{Router, routing::get as route_get};
 use serde_json::json;
-use tower_health::{Check, CheckResult, Health, HealthLayer, State, preset};
+use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State, preset};
 
 use common::{get, serve_axum};
 
@@ -27,7 +27,7 @@ async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
                 .health(health.clone())
                 .endpoints(preset::Kubernetes::new())
                 .endpoints(preset::Heartbeat::new())
-                .endpoints(preset::Named::new()),
+                .endpoints(preset::Named::new().details(Details::Always)),
         );
     let server = serve_axum(app).await;
 

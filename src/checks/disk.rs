@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Amount, Bad, SYSTEM, Thresholds, ready_made};
+use super::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
 use crate::check::{Check, CheckResult, HealthCheck};
 
 /// Checks the space available (to the process, not only to root) on the filesystem holding a
@@ -28,6 +28,7 @@ use crate::check::{Check, CheckResult, HealthCheck};
 pub struct Disk {
     path: PathBuf,
     thresholds: Thresholds,
+    statvfs: OneAtATime,
 }
 
 impl Disk {
@@ -43,6 +44,7 @@ impl Disk {
                 warn: Some(Amount::Percent(10.0)),
                 fail: Some(Amount::Percent(5.0)),
             },
+            statvfs: OneAtATime::default(),
         }
     }
 
@@ -70,7 +72,10 @@ impl HealthCheck for Disk {
     async fn check(&self) -> CheckResult {
         // statvfs is one quick system call, but may block on a network filesystem.
         let path = self.path.clone();
-        let stats = tokio::task::spawn_blocking(move || fs4::statvfs(path)).await;
+        let stats = self
+            .statvfs
+            .run("statvfs", move || fs4::statvfs(path))
+            .await;
         match stats {
             Ok(Ok(stats)) => self.thresholds.result(
                 &format!("space available on {}:", self.path.display()),
@@ -81,7 +86,10 @@ impl HealthCheck for Disk {
                 "cannot read the filesystem of {}: {e}",
                 self.path.display()
             )),
-            Err(e) => CheckResult::fail(format!("reading the filesystem stopped: {e}")),
+            Err(why) => CheckResult::fail(format!(
+                "cannot read the filesystem of {}: {why}",
+                self.path.display()
+            )),
         }
     }
 }

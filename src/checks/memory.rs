@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Amount, Bad, SYSTEM, Thresholds, ready_made};
+use super::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
 use crate::check::{Check, CheckResult, HealthCheck};
 
 /// Checks the process's resident memory (`VmRSS`) against its cgroup's memory limit when it has
@@ -34,6 +34,7 @@ pub struct Memory {
     thresholds: Thresholds,
     proc_root: PathBuf,
     cgroup_root: PathBuf,
+    reads: OneAtATime,
 }
 
 impl Default for Memory {
@@ -88,6 +89,7 @@ impl Memory {
             },
             proc_root: PathBuf::from("/proc"),
             cgroup_root: PathBuf::from("/sys/fs/cgroup"),
+            reads: OneAtATime::default(),
         }
     }
 
@@ -182,9 +184,11 @@ impl HealthCheck for Memory {
         // Reading /proc does not block, but files under another root may (a FIFO, a hung
         // mount): off the async threads, the timeout still applies.
         let this = self.clone();
-        let usage = tokio::task::spawn_blocking(move || this.usage())
+        let usage = self
+            .reads
+            .run("read", move || this.usage())
             .await
-            .unwrap_or_else(|e| Err(io::Error::other(e)));
+            .unwrap_or_else(|why| Err(io::Error::other(why)));
         match usage {
             Ok(usage) => self
                 .thresholds

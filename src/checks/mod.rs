@@ -15,8 +15,8 @@
 //! | `Postgres`: `SELECT 1` through an sqlx `PgPool` | `postgres` | `datastore` | 500 ms |
 //! | `Redis`: `PING` through a redis async connection | `redis` | `datastore` | 500 ms |
 //!
-//! Messages say what failed without credentials: user names and passwords in URLs are never
-//! shown, whatever the details policy.
+//! Messages say what failed without credentials: URLs are shown as scheme, host and path only
+//! (no user names, passwords, query or fragment), whatever the details policy.
 //!
 //! ```
 //! use std::time::Duration;
@@ -94,6 +94,45 @@ fn ready_made(
         .timeout(timeout)
 }
 
+/// Runs blocking reads on tokio's blocking pool one at a time.
+///
+/// A timeout drops the future awaiting a read, not the thread doing it: a read stuck on a hung
+/// mount would otherwise leave one more stuck thread per run until the pool is exhausted. While
+/// the previous read is still pending, a run fails at once instead. Clones share the guard.
+#[cfg(any(feature = "disk", feature = "memory"))]
+#[derive(Clone, Debug, Default)]
+struct OneAtATime(Arc<std::sync::atomic::AtomicBool>);
+
+#[cfg(any(feature = "disk", feature = "memory"))]
+impl OneAtATime {
+    /// Runs `read` on the blocking pool unless the previous one is still pending; `what` names
+    /// the read in the message of a failure.
+    async fn run<T: Send + 'static>(
+        &self,
+        what: &str,
+        read: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        use std::sync::atomic::Ordering;
+        if self.0.swap(true, Ordering::AcqRel) {
+            return Err(format!("still waiting for the previous {what} to return"));
+        }
+        /// Clears the flag when the read ends, panics, or never runs.
+        struct Done(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(self.0.clone());
+        tokio::task::spawn_blocking(move || {
+            let _done = done;
+            read()
+        })
+        .await
+        .map_err(|e| format!("the {what} stopped: {e}"))
+    }
+}
+
 /// Milliseconds since `started`, to a tenth.
 fn elapsed_ms(started: Instant) -> f64 {
     (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
@@ -119,7 +158,8 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     redact(&text)
 }
 
-/// `text` with the user information (`user:password@`) of every URL in it removed.
+/// `text` with every URL in it cut to its scheme, authority without user information
+/// (`user:password@`) and path: the query and fragment, where tokens are passed, are removed.
 ///
 /// Error messages of drivers and clients may repeat the URL they were given; a check's message
 /// must never show credentials.
@@ -128,6 +168,7 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     allow(dead_code)
 )]
 fn redact(text: &str) -> String {
+    let ends_at = |text: &str, stop: fn(char) -> bool| text.find(stop).unwrap_or(text.len());
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find("://") {
@@ -135,15 +176,18 @@ fn redact(text: &str) -> String {
         out.push_str(before);
         // The authority ends at the first '/', '?', '#' or whitespace; credentials end at its
         // last '@'.
-        let end = after
-            .find(|c: char| matches!(c, '/' | '?' | '#') || c.is_whitespace())
-            .unwrap_or(after.len());
+        let end = ends_at(after, |c| matches!(c, '/' | '?' | '#') || c.is_whitespace());
         let authority = &after[..end];
         match authority.rfind('@') {
             Some(at) => out.push_str(&authority[at + 1..]),
             None => out.push_str(authority),
         }
         rest = &after[end..];
+        let path = ends_at(rest, |c| matches!(c, '?' | '#') || c.is_whitespace());
+        out.push_str(&rest[..path]);
+        // The query and fragment run to the next whitespace.
+        rest = &rest[path..];
+        rest = &rest[ends_at(rest, char::is_whitespace)..];
     }
     out.push_str(rest);
     out
@@ -157,8 +201,13 @@ mod tests {
     fn redact_removes_credentials_from_every_url() {
         assert_eq!(
             redact("cannot reach postgres://app:s3cret@db:5432/orders?sslmode=require, retrying"),
-            "cannot reach postgres://db:5432/orders?sslmode=require, retrying"
+            "cannot reach postgres://db:5432/orders retrying"
         );
+        assert_eq!(
+            redact("GET https://bot:pw@api.example/v1/status?token=t0k3n&x=1#frag failed"),
+            "GET https://api.example/v1/status failed"
+        );
+        assert_eq!(redact("at http://h?token=t0k3n"), "at http://h");
         assert_eq!(
             redact("redis://:p@ss@cache:6379 and http://u:p@h/x"),
             "redis://cache:6379 and http://h/x"

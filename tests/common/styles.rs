@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Once};
+use std::time::Duration;
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -141,7 +142,8 @@ pub fn panicking(name: &str) -> tower_health::Check {
 }
 
 impl Switch {
-    /// A check answering `pass` or, while the switch is set, `fail`.
+    /// A check answering `pass` or, while the switch is set, `fail`. Not cached: each request
+    /// runs it, sees the latest flip and counts as a run.
     pub fn check(
         &self,
         name: &str,
@@ -153,6 +155,7 @@ impl Switch {
             let result = if switch.hit() { &fail } else { &pass };
             std::future::ready(result.clone())
         })
+        .cache(Duration::ZERO)
     }
 }
 
