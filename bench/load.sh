@@ -6,7 +6,9 @@
 #
 # Installs wrk and h2load when missing, builds the servers of bench/servers in release mode, pins
 # each server to one core and the load tool to another, runs every contender in turn for ROUNDS
-# rounds (the order rotates each round), and prints one table of medians and ratios. Then it
+# rounds (the order rotates each round), and prints one table of medians and ratios. Before any
+# measurement it checks that every contender answers what its row claims (the body, the checks it
+# reports, whether they ran or came from the cache, gRPC SERVING from the intended server). Then it
 # measures resident memory after 10,000 and after MEMORY_REQUESTS mixed requests, and runs the
 # in-process benchmarks (cargo bench --bench layer). Everything binds to 127.0.0.1 and stops at
 # the end. The table is also written to target/bench/load.md.
@@ -32,12 +34,12 @@ LOAD_BEFORE=$(cut -d" " -f1-3 /proc/loadavg)
 log() { echo "load.sh: $*" >&2; }
 
 # --- tools ---------------------------------------------------------------------------------------
-if ! command -v wrk >/dev/null || ! command -v h2load >/dev/null; then
-    log "installing wrk and h2load"
+if ! command -v wrk >/dev/null || ! command -v h2load >/dev/null || ! command -v curl >/dev/null; then
+    log "installing wrk, h2load and curl"
     SUDO=""
     [ "$(id -u)" -ne 0 ] && SUDO=sudo
     $SUDO apt-get update -qq
-    $SUDO apt-get install -y -qq wrk nghttp2-client >/dev/null
+    $SUDO apt-get install -y -qq wrk nghttp2-client curl >/dev/null
 fi
 command -v taskset >/dev/null || { log "taskset (util-linux) is needed"; exit 1; }
 if [ "$(nproc)" -lt 2 ]; then
@@ -81,8 +83,8 @@ start() {
 
 declare -A PORT
 port=$BASE_PORT
-MODES="hyper-bare hyper-layer axum-bare axum-layer axum-handwritten"
-[ "$GRPC" = 1 ] && MODES="$MODES grpc-tonic-health grpc-tower-health"
+MODES="hyper-bare hyper-layer hyper-layer-nocache axum-bare axum-layer axum-layer-nocache axum-handwritten"
+[ "$GRPC" = 1 ] && MODES="$MODES grpc-tonic-health grpc-tower-health grpc-hyper-layer"
 for mode in $MODES; do
     start "$mode" "$port"
     PORT[$mode]=$port
@@ -90,23 +92,27 @@ for mode in $MODES; do
 done
 
 # --- contenders ----------------------------------------------------------------------------------
-# id | what | server mode | path | compared with (id) | target ratio against it
+# id | what | server mode | path | compared with (id) | target ratio against it | what the answer
+# must be (see `verify`)
 ROWS=(
-    "bare|bare hyper, fixed 15-byte body|hyper-bare|/||"
-    "hyper_pass|hyper + layer, pass-through|hyper-layer|/|bare|0.98"
-    "hyper_live|hyper + layer, liveness|hyper-layer|/health/live|bare|0.90"
-    "hyper_ready|hyper + layer, readiness, 5 checks, no cache|hyper-layer|/health/ready|bare|"
-    "axum|axum app, no layer|axum-bare|/|bare|"
-    "axum_pass|axum + layer, pass-through|axum-layer|/|axum|0.98"
-    "hand_live|axum hand-written liveness route|axum-handwritten|/health/live|bare|"
-    "axum_live|axum + layer, liveness|axum-layer|/health/live|hand_live|1.00"
-    "hand_ready|axum hand-written readiness, 5 checks|axum-handwritten|/health/ready|bare|"
-    "axum_ready|axum + layer, readiness, 5 checks, no cache|axum-layer|/health/ready|hand_ready|1.00"
+    "bare|bare hyper, fixed 15-byte body|hyper-bare|/|||fixed"
+    "hyper_pass|hyper + layer, pass-through|hyper-layer|/|bare|0.98|fixed"
+    "hyper_live|hyper + layer, liveness|hyper-layer|/health/live|bare|0.90|live"
+    "hyper_ready|hyper + layer, readiness, 5 checks, cached (default TTL)|hyper-layer|/health/ready|bare|0.85|cached"
+    "hyper_ready_nc|hyper + layer, readiness, 5 checks, cache off|hyper-layer-nocache|/health/ready|bare||uncached"
+    "axum|axum app, no layer|axum-bare|/|bare||fixed"
+    "axum_pass|axum + layer, pass-through|axum-layer|/|axum|0.98|fixed"
+    "hand_live|axum hand-written liveness route|axum-handwritten|/health/live|bare||hand_live"
+    "axum_live|axum + layer, liveness|axum-layer|/health/live|hand_live|1.00|live"
+    "hand_ready|axum hand-written readiness, 5 checks run per request|axum-handwritten|/health/ready|bare||hand_ready"
+    "axum_ready_nc|axum + layer, readiness, 5 checks, cache off|axum-layer-nocache|/health/ready|hand_ready|1.00|uncached"
+    "axum_ready|axum + layer, readiness, 5 checks, cached (default TTL)|axum-layer|/health/ready|hand_ready||cached"
 )
 if [ "$GRPC" = 1 ]; then
     ROWS+=(
-        "grpc_tonic|tonic + tonic-health, gRPC Check|grpc-tonic-health|grpc||"
-        "grpc_tower|hyper HTTP/2 + layer, gRPC Check|grpc-tower-health|grpc|grpc_tonic|1.00"
+        "grpc_tonic|tonic + tonic-health, gRPC Check|grpc-tonic-health|grpc|||serving"
+        "grpc_tower|tonic + layer.grpc(), gRPC Check, 5 checks cached|grpc-tower-health|grpc|grpc_tonic|1.00|serving"
+        "grpc_hyper|hyper HTTP/2 + layer.grpc(), gRPC Check, 5 checks cached|grpc-hyper-layer|grpc|grpc_tonic||serving"
     )
 fi
 
@@ -135,12 +141,68 @@ measure() {
     fi
 }
 
+# --- honesty -------------------------------------------------------------------------------------
+CHECK_NAMES="postgres redis kafka s3 auth"
+fail_verify() { log "$1 does not answer what its row claims: $2"; exit 1; }
+# body PORT PATH: the body of one GET, after checking that the status is 200.
+body() {
+    local out
+    out=$(curl -s -w '\n%{http_code}' "http://127.0.0.1:$1$2") || fail_verify "127.0.0.1:$1$2" "no answer"
+    [ "$(tail -n1 <<<"$out")" = 200 ] || fail_verify "127.0.0.1:$1$2" "status $(tail -n1 <<<"$out")"
+    sed '$d' <<<"$out"
+}
+# times PORT PATH: the `time` of every check in a health+json answer, on one line.
+times() { body "$1" "$2" | grep -o '"time":"[^"]*"' | tr '\n' ' '; }
+has_checks() {
+    for name in $CHECK_NAMES; do
+        grep -q "\"$name\"" <<<"$2" || fail_verify "$1" "check $name missing from $2"
+    done
+}
+# verify ID KIND PORT PATH
+verify() {
+    local id=$1 kind=$2 port=$3 path=$4 b first second
+    case $kind in
+    fixed)
+        b=$(body "$port" "$path")
+        [ "$b" = '{"status":"ok"}' ] || fail_verify "$id" "body $b (not the application's)" ;;
+    live | hand_live)
+        b=$(body "$port" "$path")
+        [ "$b" = '{"status":"pass"}' ] || fail_verify "$id" "body $b" ;;
+    hand_ready)
+        b=$(body "$port" "$path")
+        grep -q '^{"checks":{.*},"status":"pass"}$' <<<"$b" || fail_verify "$id" "body $b"
+        has_checks "$id" "$b" ;;
+    cached | uncached)
+        b=$(body "$port" "$path")
+        grep -q '"status":"pass"}$' <<<"$b" || fail_verify "$id" "body $b"
+        has_checks "$id" "$b"
+        # Cached: two answers in a row show the same run (twice, in case a TTL ended between).
+        # Uncached: answers 20 ms apart show different runs.
+        for _ in 1 2; do
+            first=$(times "$port" "$path")
+            [ "$kind" = uncached ] && sleep 0.02
+            second=$(times "$port" "$path")
+            if [ "$kind" = cached ] && [ "$first" = "$second" ]; then return 0; fi
+            if [ "$kind" = uncached ] && [ "$first" != "$second" ]; then return 0; fi
+        done
+        fail_verify "$id" "check times $first then $second ($kind expected)" ;;
+    serving)
+        b=$("$SERVER" grpc-probe "$port") || fail_verify "$id" "gRPC Check of \"\" answered $b" ;;
+    *) fail_verify "$id" "unknown kind $kind" ;;
+    esac
+}
+for row in "${ROWS[@]}"; do
+    IFS='|' read -r id _ mode path _ _ kind <<<"$row"
+    verify "$id" "$kind" "${PORT[$mode]}" "$path"
+done
+log "every contender answers what its row claims"
+
 declare -A RESULTS
 n=${#ROWS[@]}
 for round in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
         row=${ROWS[$(((i + round - 1) % n))]}
-        IFS='|' read -r id what mode path _ _ <<<"$row"
+        IFS='|' read -r id what mode path _ _ _ <<<"$row"
         [ "$WARMUP" != 0 ] && measure "${PORT[$mode]}" "$path" "$WARMUP" >/dev/null
         rps=$(measure "${PORT[$mode]}" "$path" "$DURATION")
         RESULTS[$id]="${RESULTS[$id]:-} $rps"
@@ -153,13 +215,14 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 declare -A MEDIAN
 for row in "${ROWS[@]}"; do
-    IFS='|' read -r id _ _ _ _ _ <<<"$row"
+    IFS='|' read -r id _ _ _ _ _ _ <<<"$row"
     MEDIAN[$id]=$(median "${RESULTS[$id]}")
 done
 
 # --- memory --------------------------------------------------------------------------------------
-# A fresh axum + layer server; mixed requests round-robin over pass-through, liveness, readiness.
-start axum-layer "$port"
+# A fresh axum + layer server with caching off (every readiness request runs the five checks: the
+# most work per request); mixed requests round-robin over pass-through, liveness, readiness.
+start axum-layer-nocache "$port"
 MEM_PID=$LAST_PID
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$MEM_PID/status"; }
 mixed() {
@@ -182,7 +245,7 @@ rss_all=$(rss)
     echo "| contender | request | req/s (median of $ROUNDS) | vs bare hyper | vs | ratio | target |"
     echo "|---|---|---:|---:|---|---:|---|"
     for row in "${ROWS[@]}"; do
-        IFS='|' read -r id what mode path against target <<<"$row"
+        IFS='|' read -r id what mode path against target _ <<<"$row"
         [ "$path" = grpc ] && path="gRPC Check"
         med=${MEDIAN[$id]}
         vs_bare=$(ratio "$med" "${MEDIAN[bare]}")
@@ -199,7 +262,7 @@ rss_all=$(rss)
     done
     [ "$GRPC" = 1 ] || echo "| gRPC rows | left out: the root crate has no \`grpc\` feature | | | | | |"
     echo
-    echo "Memory (axum + layer, VmRSS): $rss_start KiB at start, $rss_10k KiB after 10,000 mixed requests, $rss_all KiB after $MEMORY_REQUESTS (difference $(((rss_all - rss_10k))) KiB)."
+    echo "Memory (axum + layer, cache off, VmRSS): $rss_start KiB at start, $rss_10k KiB after 10,000 mixed requests, $rss_all KiB after $MEMORY_REQUESTS (difference $(((rss_all - rss_10k))) KiB)."
 } >"$OUT"
 cat "$OUT"
 
@@ -220,3 +283,4 @@ if [ "$IN_PROCESS" = 1 ]; then
         echo '```'
     } | tee -a "$OUT"
 fi
+echo "Load average at the end of the run: $(cut -d" " -f1-3 /proc/loadavg)" | tee -a "$OUT"

@@ -22,6 +22,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{broadcast, watch};
@@ -76,6 +77,10 @@ pub const CHANNEL_CAPACITY: usize = 256;
 
 pub(crate) struct Changes {
     last: Mutex<HashMap<Subject, Seen>>,
+    /// The status in `last` of the service and of each probe (0: none), written under the `last`
+    /// lock: most answers record one of them, and an unchanged status is then seen without a
+    /// lock or a hash.
+    fixed: [AtomicU8; 4],
     sender: broadcast::Sender<Change>,
     watches: Mutex<HashMap<Subject, watch::Sender<Option<Status>>>>,
 }
@@ -84,6 +89,7 @@ impl Changes {
     pub(crate) fn new() -> Self {
         Changes {
             last: Mutex::new(HashMap::new()),
+            fixed: Default::default(),
             sender: broadcast::Sender::new(CHANNEL_CAPACITY),
             watches: Mutex::new(HashMap::new()),
         }
@@ -120,6 +126,9 @@ impl Changes {
     pub(crate) fn forget(&self, subject: &Subject) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         last.remove(subject);
+        if let Some(index) = fixed_index(subject) {
+            self.fixed[index].store(0, Ordering::Release);
+        }
     }
 
     /// Records `status` for `subject`; publishes and logs a [`Change`] when it differs.
@@ -129,6 +138,10 @@ impl Changes {
         status: Status,
         message: impl FnOnce() -> Option<String>,
     ) {
+        let fixed = fixed_index(&subject).map(|index| &self.fixed[index]);
+        if fixed.is_some_and(|seen| seen.load(Ordering::Acquire) == encode(status)) {
+            return;
+        }
         self.record_current(subject, || Some((status, message)));
     }
 
@@ -162,6 +175,9 @@ impl Changes {
                 message: change.message.clone(),
             },
         );
+        if let Some(index) = fixed_index(&change.subject) {
+            self.fixed[index].store(encode(status), Ordering::Release);
+        }
         let watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(watch) = watches.get(&change.subject) {
             watch.send_replace(Some(status));
@@ -175,6 +191,21 @@ impl Changes {
         // that reads the health handle must not deadlock.
         log(&change, before.as_deref());
     }
+}
+
+/// Where [`Changes::fixed`] keeps `subject`, if it is the service or a probe.
+fn fixed_index(subject: &Subject) -> Option<usize> {
+    match subject {
+        Subject::Service => Some(0),
+        Subject::Probe(Probe::Liveness) => Some(1),
+        Subject::Probe(Probe::Readiness) => Some(2),
+        Subject::Probe(Probe::Startup) => Some(3),
+        Subject::Check(_) => None,
+    }
+}
+
+fn encode(status: Status) -> u8 {
+    status as u8 + 1
 }
 
 /// A receiver of the changes of one [`Subject`], from [`Health::subscribe_to`].

@@ -240,16 +240,17 @@ impl Health {
     /// This is the one evaluation behind every endpoint and protocol.
     pub async fn evaluate(&self, selection: &Selection) -> Option<Report> {
         let registered = self.checks();
-        let selected: Vec<&Check> = registered
-            .iter()
-            .filter(|check| selection.checks.includes(check))
-            .filter(|check| {
-                selection
+        let wanted = |check: &&Check| {
+            selection.checks.includes(check)
+                && selection
                     .name
                     .as_deref()
                     .is_none_or(|name| &*check.name == name)
-            })
-            .collect();
+        };
+        // Counted first: one allocation of the right size, none when nothing is selected.
+        let mut selected: Vec<&Check> =
+            Vec::with_capacity(registered.iter().filter(wanted).count());
+        selected.extend(registered.iter().filter(wanted));
         if selection.name.is_some() && selected.is_empty() {
             return None;
         }
@@ -262,18 +263,18 @@ impl Health {
             .cloned()
             .collect();
         let mut excluded: Vec<Arc<str>> = Vec::new();
-        let mut to_run = Vec::new();
+        let mut to_run = Vec::with_capacity(selected.len());
         for check in selected {
             if is_excluded(check) {
                 if !excluded.contains(&check.name) {
                     excluded.push(check.name.clone());
                 }
             } else if selection.run_checks {
-                to_run.push(check.clone());
+                to_run.push(check);
             }
         }
         let gate = selection.gate.verdict(self);
-        let checks = run_selected(self, to_run, selection.checks).await;
+        let checks = run_selected(self, &to_run, selection.checks).await;
         let status = checks
             .iter()
             .map(CheckReport::contribution)
@@ -295,38 +296,74 @@ impl Health {
     }
 }
 
-async fn run_selected(health: &Health, checks: Vec<Check>, selected: Checks) -> Vec<CheckReport> {
-    join_all(
-        checks
-            .into_iter()
-            .map(|check| run_one(health, check, selected)),
-    )
-    .await
-}
-
-/// The report of `check`: its background result, its cached result, or a run shared with every
-/// concurrent requester.
-async fn run_one(health: &Health, check: Check, selected: Checks) -> CheckReport {
-    let taken = if check.policy.background.is_some() {
-        crate::background::start(health, &check);
-        check.state.latest()
-    } else {
-        Some(cached_or_shared_run(health, &check).await)
-    };
-    match taken {
-        Some(taken) => check_report(&check, &taken),
-        None => not_yet_run(&check, selected),
+/// The reports of `checks`, in order. Results at hand (fresh in the cache, or a background
+/// check's latest) are taken at once, without a future each; the checks that must run are
+/// awaited together.
+async fn run_selected(health: &Health, checks: &[&Check], selected: Checks) -> Vec<CheckReport> {
+    let now = Instant::now();
+    let mut reports = Vec::with_capacity(checks.len());
+    let mut to_run = Vec::new();
+    for (index, check) in checks.iter().enumerate() {
+        match at_hand(health, check, selected, now) {
+            Some(report) => reports.push(report),
+            None => to_run.push(index),
+        }
     }
+    if to_run.is_empty() {
+        return reports;
+    }
+    let runs = join_all(to_run.iter().map(|&index| async move {
+        let check = checks[index];
+        check_report(check, &*cached_or_shared_run(health, check).await)
+    }))
+    .await;
+    // Merged back into registration order.
+    let (mut runs, mut at_hand) = (runs.into_iter(), reports.into_iter());
+    let mut to_run = to_run.into_iter().peekable();
+    (0..checks.len())
+        .filter_map(|index| match to_run.next_if_eq(&index) {
+            Some(_) => runs.next(),
+            None => at_hand.next(),
+        })
+        .collect()
 }
 
-async fn cached_or_shared_run(health: &Health, check: &Check) -> Arc<Taken> {
-    let ttl = check
+/// The report of `check` when it needs no run: its background result, or its cached result while
+/// fresh at `now`.
+fn at_hand(health: &Health, check: &Check, selected: Checks, now: Instant) -> Option<CheckReport> {
+    if check.policy.background.is_some() {
+        crate::background::start(health, check);
+        return Some(match check.state.latest() {
+            Some(taken) => check_report(check, &taken),
+            None => not_yet_run(check, selected),
+        });
+    }
+    let latest = check
+        .state
+        .lock()
+        .latest
+        .clone()
+        .filter(|latest| latest.fresh_at(now, cache_ttl(health, check)))?;
+    Some(check_report(check, &latest))
+}
+
+fn cache_ttl(health: &Health, check: &Check) -> Duration {
+    check
         .policy
         .cache
-        .unwrap_or_else(|| health.default_cache_ttl());
+        .unwrap_or_else(|| health.default_cache_ttl())
+}
+
+/// A fresh cached result of `check`, or a run shared with every concurrent requester.
+async fn cached_or_shared_run(health: &Health, check: &Check) -> Arc<Taken> {
+    let ttl = cache_ttl(health, check);
     let run = {
         let mut slot = check.state.lock();
-        if let Some(latest) = slot.latest.as_ref().filter(|latest| latest.fresh(ttl)) {
+        if let Some(latest) = slot
+            .latest
+            .as_ref()
+            .filter(|latest| latest.fresh_at(Instant::now(), ttl))
+        {
             return latest.clone();
         }
         slot.in_flight
@@ -497,8 +534,9 @@ impl Taken {
         }
     }
 
-    fn fresh(&self, ttl: Duration) -> bool {
-        self.taken.elapsed() < ttl
+    /// Whether the result is younger than `ttl` at `now` (a result taken after `now` is).
+    fn fresh_at(&self, now: Instant, ttl: Duration) -> bool {
+        now.saturating_duration_since(self.taken) < ttl
     }
 }
 
@@ -638,4 +676,52 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("no message")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    /// A check that counts its runs, cached for `ttl`.
+    fn counted(name: &str, ttl: Duration) -> (Check, Arc<AtomicUsize>) {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let counter = runs.clone();
+        let check = Check::new(name, move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            async { true }
+        })
+        .cache(ttl);
+        (check, runs)
+    }
+
+    #[tokio::test]
+    async fn cached_and_run_checks_are_reported_in_registration_order() {
+        let health = Health::new();
+        let long = Duration::from_secs(3600);
+        let mut runs = Vec::new();
+        for (name, ttl) in [
+            ("a", long),
+            ("b", Duration::ZERO),
+            ("c", long),
+            ("d", Duration::ZERO),
+            ("e", long),
+        ] {
+            let (check, count) = counted(name, ttl);
+            health.register(check);
+            runs.push(count);
+        }
+        for _ in 0..3 {
+            let report = health.evaluate(&Selection::service()).await.unwrap();
+            let names: Vec<&str> = report.checks.iter().map(|c| &*c.name).collect();
+            assert_eq!(names, ["a", "b", "c", "d", "e"]);
+        }
+        let runs: Vec<usize> = runs.iter().map(|r| r.load(Ordering::SeqCst)).collect();
+        assert_eq!(
+            runs,
+            [1, 3, 1, 3, 1],
+            "cached checks ran once, the others every time"
+        );
+    }
 }

@@ -6,15 +6,23 @@
 //! | mode | what |
 //! |---|---|
 //! | `hyper-bare` | hyper, a fixed 15-byte response on every path: the physical limit |
-//! | `hyper-layer` | the same behind `HealthLayer` with five readiness checks |
+//! | `hyper-layer` | the same behind `HealthLayer` with five readiness checks, results cached for the default TTL (1 s) |
+//! | `hyper-layer-nocache` | the same with caching off (`set_default_cache_ttl(Duration::ZERO)`): every readiness request runs the checks |
 //! | `axum-bare` | an axum app, `/` answers 15 bytes |
-//! | `axum-layer` | the same app with `.layer(HealthLayer)` and five readiness checks |
+//! | `axum-layer` | the same app with `.layer(HealthLayer)` and five readiness checks (default TTL) |
+//! | `axum-layer-nocache` | the same with caching off |
 //! | `axum-handwritten` | the same app with hand-written `/health/live` and `/health/ready` routes running the same checks |
-//! | `grpc-tonic-health` | tonic serving tonic-health (feature `grpc`) |
-//! | `grpc-tower-health` | hyper HTTP/2 with `HealthLayer` answering gRPC (feature `tower-health-grpc`) |
+//! | `grpc-tonic-health` | tonic's server with tonic-health's service (feature `grpc`) |
+//! | `grpc-tower-health` | tonic's server with `.layer(HealthLayer::new().grpc())` in front of a service that answers "unimplemented" to everything (feature `tower-health-grpc`) |
+//! | `grpc-hyper-layer` | hyper's HTTP/2 connection with the same layer in front of a bare "unimplemented" service (feature `tower-health-grpc`) |
+//!
+//! `bench-server grpc-probe PORT` (feature `grpc`) asks `127.0.0.1:PORT` for the status of service
+//! `""` with tonic-health's generated client and exits with 0 only when it is `SERVING`: the load
+//! script's proof that a gRPC contender answers what it claims.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
@@ -46,6 +54,10 @@ fn main() {
         std::process::exit(2);
     };
     let port: u16 = port.parse().expect("PORT is a number");
+    #[cfg(feature = "grpc")]
+    if mode == "grpc-probe" {
+        grpc::probe(port);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -56,14 +68,26 @@ fn main() {
             .expect("bind 127.0.0.1");
         match mode.as_str() {
             "hyper-bare" => serve_http1(listener, service_fn(bare)).await,
-            "hyper-layer" => serve_http1(listener, layer().layer(service_fn(bare))).await,
+            "hyper-layer" => {
+                serve_http1(listener, layer(Cache::Default).layer(service_fn(bare))).await
+            }
+            "hyper-layer-nocache" => {
+                serve_http1(listener, layer(Cache::Off).layer(service_fn(bare))).await
+            }
             "axum-bare" => axum::serve(listener, app()).await.unwrap(),
-            "axum-layer" => axum::serve(listener, app().layer(layer())).await.unwrap(),
+            "axum-layer" => axum::serve(listener, app().layer(layer(Cache::Default)))
+                .await
+                .unwrap(),
+            "axum-layer-nocache" => axum::serve(listener, app().layer(layer(Cache::Off)))
+                .await
+                .unwrap(),
             "axum-handwritten" => axum::serve(listener, handwritten(app())).await.unwrap(),
             #[cfg(feature = "grpc")]
             "grpc-tonic-health" => grpc::tonic_health(listener).await,
             #[cfg(feature = "tower-health-grpc")]
             "grpc-tower-health" => grpc::tower_health(listener).await,
+            #[cfg(feature = "tower-health-grpc")]
+            "grpc-hyper-layer" => grpc::hyper_layer(listener).await,
             other => {
                 eprintln!("unknown mode {other}");
                 std::process::exit(2);
@@ -76,9 +100,21 @@ async fn bare<B>(_: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
     Ok(Response::new(Full::new(Bytes::from_static(BODY))))
 }
 
+/// Whether check results are reused between requests.
+#[derive(Clone, Copy)]
+enum Cache {
+    /// For `Health::DEFAULT_CACHE_TTL` (1 s), as an application gets it.
+    Default,
+    /// Never: every request runs the checks, as the hand-written route does.
+    Off,
+}
+
 /// The layer as an application configures it: its handle, five readiness checks, working.
-fn layer() -> HealthLayer {
+fn layer(cache: Cache) -> HealthLayer {
     let health = Health::new();
+    if let Cache::Off = cache {
+        health.set_default_cache_ttl(Duration::ZERO);
+    }
     for name in CHECKS {
         health.register(Check::new(name, check).readiness());
     }
@@ -181,43 +217,104 @@ where
 #[cfg(feature = "grpc")]
 mod grpc {
     use super::*;
+    use tonic::transport::Server;
+    use tonic::transport::server::TcpIncoming;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
 
     /// tonic's server with tonic-health's service: `""` is serving.
     pub(super) async fn tonic_health(listener: TcpListener) {
         let (_reporter, service) = tonic_health::server::health_reporter();
-        tonic::transport::Server::builder()
+        Server::builder()
             .add_service(service)
-            .serve_with_incoming(tokio_stream(listener))
+            .serve_with_incoming(incoming(listener))
             .await
             .unwrap();
     }
 
-    fn tokio_stream(
-        listener: TcpListener,
-    ) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
-        futures_util::stream::unfold(listener, |listener| async move {
-            let accepted = listener.accept().await.map(|(stream, _)| {
-                let _ = stream.set_nodelay(true);
-                stream
-            });
-            Some((accepted, listener))
-        })
+    fn incoming(listener: TcpListener) -> TcpIncoming {
+        TcpIncoming::from(listener).with_nodelay(Some(true))
     }
 
-    /// tower-health answering `grpc.health.v1.Health/Check` itself; every other request gets an
-    /// empty gRPC "unimplemented" answer, so a layer that did not answer shows as no data.
+    /// tonic's server as an application would run it, with the layer answering
+    /// `grpc.health.v1.Health`; the application's service answers "unimplemented" to everything,
+    /// so a request the layer passed on would not be `SERVING`.
     #[cfg(feature = "tower-health-grpc")]
     pub(super) async fn tower_health(listener: TcpListener) {
-        let unimplemented = service_fn(|_: Request<Incoming>| async {
-            let mut response = Response::new(Full::new(Bytes::new()));
-            response
-                .headers_mut()
-                .insert("content-type", "application/grpc".parse().unwrap());
-            response
-                .headers_mut()
-                .insert("grpc-status", "12".parse().unwrap());
-            Ok::<_, Infallible>(response)
+        Server::builder()
+            .layer(layer(Cache::Default).grpc())
+            .add_service(Unimplemented)
+            .serve_with_incoming(incoming(listener))
+            .await
+            .unwrap();
+    }
+
+    /// hyper's HTTP/2 connection with the layer in front of a bare "unimplemented" service.
+    #[cfg(feature = "tower-health-grpc")]
+    pub(super) async fn hyper_layer(listener: TcpListener) {
+        serve_http2(listener, layer(Cache::Default).grpc().layer(Unimplemented)).await;
+    }
+
+    /// An application service that implements nothing.
+    #[derive(Clone)]
+    #[cfg_attr(not(feature = "tower-health-grpc"), allow(dead_code))]
+    struct Unimplemented;
+
+    impl tonic::server::NamedService for Unimplemented {
+        const NAME: &'static str = "bench.Unimplemented";
+    }
+
+    impl<B> tower::Service<Request<B>> for Unimplemented {
+        type Response = Response<tonic::body::Body>;
+        type Error = Infallible;
+        type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+        fn poll_ready(
+            &mut self,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Result<(), Infallible>> {
+            std::task::Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<B>) -> Self::Future {
+            std::future::ready(Ok(tonic::Status::unimplemented("").into_http()))
+        }
+    }
+
+    /// Exits with 0 when `127.0.0.1:port` says service `""` is `SERVING`, else with 1.
+    pub(super) fn probe(port: u16) -> ! {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        let answer = runtime.block_on(async {
+            let channel =
+                tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+                    .map_err(|e| e.to_string())?
+                    .connect()
+                    .await
+                    .map_err(|e| e.to_string())?;
+            let mut client = HealthClient::new(channel);
+            let request = HealthCheckRequest {
+                service: String::new(),
+            };
+            let response = client.check(request).await.map_err(|e| e.to_string())?;
+            Ok::<_, String>(response.into_inner().status())
         });
-        serve_http2(listener, layer().layer(unimplemented)).await;
+        match answer {
+            Ok(ServingStatus::Serving) => {
+                println!("SERVING");
+                std::process::exit(0)
+            }
+            Ok(other) => {
+                println!("{}", other.as_str_name());
+                std::process::exit(1)
+            }
+            Err(error) => {
+                println!("error: {error}");
+                std::process::exit(1)
+            }
+        }
     }
 }
