@@ -1,19 +1,12 @@
 //! How runs of checks end and what they publish: background and on-request runs alike, cache
 //! freshness and failure durations on tokio's clock, and change events of checks sharing a name.
 
-use std::future::Future;
+mod common;
+
+use common::{HANG, within};
 use std::time::Duration;
 
 use tower_health::{Check, Health, Probe, RunEnd, Selection, State, Status};
-
-/// Generous: only catches hangs, never measures speed.
-const HANG: Duration = Duration::from_secs(30);
-
-async fn within<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(HANG, future)
-        .await
-        .expect("hung: did not finish")
-}
 
 fn working() -> Health {
     let health = Health::new();

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::{HANG, within};
+
 use std::convert::Infallible;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -22,17 +24,8 @@ use tower_health::{
     Check, CheckResult, Details, Health, HealthCheck, HealthLayer, State, Status, StatusCodes,
 };
 
-/// Generous: only catches hangs, never measures speed.
-const HANG: Duration = Duration::from_secs(30);
-
 /// Short, so that a hung check is stopped soon after its client went away.
 const SHORT: Duration = Duration::from_millis(300);
-
-async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(HANG, future)
-        .await
-        .expect("hung: did not finish")
-}
 
 fn working() -> Health {
     let health = Health::new();

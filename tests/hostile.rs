@@ -4,8 +4,9 @@
 
 mod common;
 
+use common::within;
+
 use std::collections::HashMap;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -19,15 +20,6 @@ use tower::ServiceBuilder;
 use tower_health::{
     Check, Details, Endpoint, Health, HealthLayer, Methods, Probe, RunChecks, State,
 };
-
-/// Generous: only catches hangs, never measures speed.
-const HANG: Duration = Duration::from_secs(30);
-
-async fn within<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(HANG, future)
-        .await
-        .expect("hung: no answer")
-}
 
 struct Setup {
     server: TestServer,

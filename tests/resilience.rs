@@ -2,8 +2,9 @@
 
 mod common;
 
+use common::{HANG, within};
+
 use std::collections::VecDeque;
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,15 +21,6 @@ use tower_health::{
     Check, Details, Health, HealthLayer, NOT_YET_RUN, Probe, RunEnd, Selection, State, Status,
     Subject,
 };
-
-/// Generous: only catches hangs, never measures speed.
-const HANG: Duration = Duration::from_secs(30);
-
-async fn within<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(HANG, future)
-        .await
-        .expect("hung: did not finish")
-}
 
 fn working() -> Health {
     let health = Health::new();

@@ -4,7 +4,9 @@
 #![allow(dead_code)]
 
 use std::convert::Infallible;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode};
@@ -17,6 +19,16 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+/// Generous: only catches hangs, never measures speed.
+pub const HANG: Duration = Duration::from_secs(30);
+
+/// Awaits `future`, failing the test if it hangs.
+pub async fn within<T>(future: impl Future<Output = T>) -> T {
+    tokio::time::timeout(HANG, future)
+        .await
+        .expect("hung: did not finish")
+}
 
 /// A server on 127.0.0.1 that stops when dropped.
 pub struct TestServer {
