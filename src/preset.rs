@@ -49,11 +49,6 @@ macro_rules! into_endpoints {
     };
 }
 
-/// A status code from a number known to be valid.
-fn code(code: u16) -> StatusCode {
-    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
-}
-
 /// The Kubernetes API server's `/livez` and `/readyz`, with `?verbose` and `?exclude=NAME`, and
 /// `/livez/NAME`, `/readyz/NAME` for one check. See [`KubernetesText`].
 ///
@@ -193,6 +188,7 @@ into_endpoints!(Lifecycle);
 /// resolved answers 500. Report pyramid's status strings with [`PlainText::report`].
 ///
 /// ```
+/// use http::StatusCode;
 /// use tower_health::{Health, HealthLayer, preset::Maintenance};
 ///
 /// let health = Health::new();
@@ -200,13 +196,18 @@ into_endpoints!(Lifecycle);
 /// let layer = HealthLayer::new()
 ///     .health(health)
 ///     .without_default_endpoints()
-///     .endpoints(Maintenance::new().url("/whatsup").maintenance_code(288).failure_code(500));
+///     .endpoints(
+///         Maintenance::new()
+///             .path("/whatsup")
+///             .maintenance_status(StatusCode::from_u16(288).unwrap())
+///             .failure_status(StatusCode::INTERNAL_SERVER_ERROR),
+///     );
 /// ```
 #[derive(Clone, Debug)]
 pub struct Maintenance {
-    url: String,
-    maintenance_code: StatusCode,
-    failure_code: StatusCode,
+    path: String,
+    maintenance_status: StatusCode,
+    failure_status: StatusCode,
 }
 
 impl Default for Maintenance {
@@ -219,39 +220,37 @@ impl Maintenance {
     /// `/health`, maintenance 299, failure 503.
     pub fn new() -> Self {
         Maintenance {
-            url: "/health".to_owned(),
-            maintenance_code: code(299),
-            failure_code: StatusCode::SERVICE_UNAVAILABLE,
+            path: "/health".to_owned(),
+            maintenance_status: StatusCodes::default().maintenance,
+            failure_status: StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     /// The path (pyramid's `healthcheck.url`).
     #[must_use]
-    pub fn url(mut self, url: impl Into<String>) -> Self {
-        self.url = url.into();
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
         self
     }
 
-    /// The status in maintenance mode (`healthcheck.maintenance_code`). Codes outside
-    /// 100..=999 are taken as 500.
+    /// The status in maintenance mode (pyramid's `healthcheck.maintenance_code`).
     #[must_use]
-    pub fn maintenance_code(mut self, status: u16) -> Self {
-        self.maintenance_code = code(status);
+    pub fn maintenance_status(mut self, status: StatusCode) -> Self {
+        self.maintenance_status = status;
         self
     }
 
-    /// The status when a check fails (`healthcheck.failure_code`). Codes outside 100..=999 are
-    /// taken as 500.
+    /// The status when a check fails (pyramid's `healthcheck.failure_code`).
     #[must_use]
-    pub fn failure_code(mut self, status: u16) -> Self {
-        self.failure_code = code(status);
+    pub fn failure_status(mut self, status: StatusCode) -> Self {
+        self.failure_status = status;
         self
     }
 
     /// The endpoints.
     pub fn endpoints(self) -> Vec<Endpoint> {
         vec![
-            Endpoint::new(self.url)
+            Endpoint::new(self.path)
                 .methods(Methods::any())
                 .maintenance(true)
                 .run_checks(RunChecks::WhenParam {
@@ -260,9 +259,9 @@ impl Maintenance {
                 })
                 .status_codes(StatusCodes {
                     // Anything but `OK` fails, a non-critical failure included.
-                    warn: self.failure_code,
-                    fail: self.failure_code,
-                    maintenance: self.maintenance_code,
+                    warn: self.failure_status,
+                    fail: self.failure_status,
+                    maintenance: self.maintenance_status,
                     panicked: Some(StatusCode::INTERNAL_SERVER_ERROR),
                     ..StatusCodes::default()
                 })

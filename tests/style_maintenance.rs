@@ -188,9 +188,9 @@ async fn a_raising_check_answers_500_and_the_service_keeps_answering() {
 async fn custom_url_and_codes() {
     let f = fixture(
         Maintenance::new()
-            .url("/whatsup")
-            .maintenance_code(288)
-            .failure_code(500),
+            .path("/whatsup")
+            .maintenance_status(http::StatusCode::from_u16(288).unwrap())
+            .failure_status(http::StatusCode::INTERNAL_SERVER_ERROR),
     )
     .await;
     assert_plain(&get(&f.server, "/whatsup").await, 200, "OK");
