@@ -150,22 +150,24 @@ pub(crate) struct Route {
 #[derive(Default)]
 pub(crate) struct Routes {
     routes: Vec<Route>,
-    /// What every pattern starts with: one comparison rules out most application paths.
-    common_prefix: Box<str>,
+    /// The distinct first segments of the patterns: a path whose first segment is none of them
+    /// (most application paths) is ruled out with a few short comparisons, however many presets
+    /// the layer serves.
+    first_segments: Vec<Box<str>>,
 }
 
 impl Routes {
     pub(crate) fn push(&mut self, pattern: PathPattern, handler: Arc<dyn Handler>) {
-        self.common_prefix = if self.routes.is_empty() {
-            pattern.prefix().into()
-        } else {
-            common_prefix(&self.common_prefix, pattern.prefix()).into()
-        };
+        let first = first_segment(pattern.prefix());
+        if !self.first_segments.iter().any(|known| **known == *first) {
+            self.first_segments.push(first.into());
+        }
         self.routes.push(Route { pattern, handler });
     }
 
     pub(crate) fn find<'p>(&self, path: &'p str) -> Option<(&Route, &'p str)> {
-        if !path.starts_with(&*self.common_prefix) {
+        let first = first_segment(path);
+        if !self.first_segments.iter().any(|known| **known == *first) {
             return None;
         }
         self.routes
@@ -174,12 +176,11 @@ impl Routes {
     }
 }
 
-fn common_prefix<'a>(a: &'a str, b: &str) -> &'a str {
-    let mut len = a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
-    while !a.is_char_boundary(len) {
-        len -= 1;
-    }
-    &a[..len]
+/// The first segment of a path: `/health/ready` → `health`. A path matches a pattern only if
+/// their first segments are equal (a named pattern's prefix holds at least its first segment).
+fn first_segment(path: &str) -> &str {
+    let rest = path.strip_prefix('/').unwrap_or(path);
+    rest.split_once('/').map_or(rest, |(first, _)| first)
 }
 
 /// Builds the HTTP response for `rendered`; `HEAD` keeps the headers and drops the body.
@@ -308,7 +309,7 @@ mod tests {
     }
 
     #[test]
-    fn routes_find_the_first_match_behind_their_common_prefix() {
+    fn routes_find_the_first_match_among_patterns_of_the_same_first_segment() {
         struct Unused;
         impl Handler for Unused {
             fn methods(&self) -> &Methods {
@@ -325,13 +326,18 @@ mod tests {
         let mut routes = Routes::default();
         assert!(routes.find("/").is_none());
         routes.push(PathPattern::Exact("/health/live".into()), Arc::new(Unused));
-        assert_eq!(&*routes.common_prefix, "/health/live");
         routes.push(PathPattern::Named("/health/ready".into()), Arc::new(Unused));
-        assert_eq!(&*routes.common_prefix, "/health/");
-        routes.push(PathPattern::Exact("/hé".into()), Arc::new(Unused));
+        routes.push(PathPattern::Exact("/livez".into()), Arc::new(Unused));
+        routes.push(PathPattern::Named("/healthz".into()), Arc::new(Unused));
         routes.push(PathPattern::Exact("/hè".into()), Arc::new(Unused));
-        // Never a prefix that splits a character.
-        assert_eq!(&*routes.common_prefix, "/h");
+        assert_eq!(
+            routes
+                .first_segments
+                .iter()
+                .map(|s| &**s)
+                .collect::<Vec<_>>(),
+            ["health", "livez", "healthz", "hè"]
+        );
         let found = |path| {
             routes
                 .find(path)
@@ -342,8 +348,19 @@ mod tests {
             found("/health/ready/db"),
             Some(("/health/ready".into(), "db"))
         );
+        assert_eq!(found("/livez"), Some(("/livez".into(), "")));
+        assert_eq!(found("/healthz/db"), Some(("/healthz".into(), "db")));
         assert_eq!(found("/hè"), Some(("/hè".into(), "")));
-        for miss in ["/", "/orders", "/health", "/health/ready", "/hé/x"] {
+        for miss in [
+            "/",
+            "",
+            "/orders",
+            "/health",
+            "/health/ready",
+            "/hé/x",
+            "/livez/x",
+            "/healthz",
+        ] {
             assert_eq!(found(miss), None, "{miss}");
         }
     }
