@@ -317,9 +317,8 @@ impl Endpoint {
         let HealthRequest { parts, name, body } = request;
         let head = parts.method == Method::HEAD;
         let mut query = Query::parse(self, parts.uri.query());
-        let state = health.state();
         let show_details = self.details.allows(&parts);
-        let answer = |outcome, status, status_code, verbose| {
+        let answer = |outcome, status, status_code, state, verbose| {
             let answer = Answer {
                 outcome,
                 status,
@@ -338,6 +337,7 @@ impl Endpoint {
                 Outcome::Maintenance,
                 Status::Warn,
                 self.codes.maintenance,
+                health.state(),
                 query.verbose,
             );
         }
@@ -358,6 +358,7 @@ impl Endpoint {
                 Outcome::UnknownCheck(name),
                 Status::Fail,
                 self.codes.unknown_check,
+                health.state(),
                 query.verbose,
             );
         };
@@ -366,7 +367,13 @@ impl Endpoint {
             Some(code) if report.errored() => code,
             _ => self.codes.for_status(status),
         };
-        answer(Outcome::Report(&report), status, status_code, query.verbose)
+        answer(
+            Outcome::Report(&report),
+            status,
+            status_code,
+            report.state,
+            query.verbose,
+        )
     }
 }
 

@@ -101,6 +101,7 @@ impl Kubernetes {
     }
 
     /// The endpoints.
+    #[must_use]
     pub fn endpoints(self) -> Vec<Endpoint> {
         let mut endpoints = Vec::new();
         for (probe, name) in [(Probe::Liveness, "livez"), (Probe::Readiness, "readyz")] {
@@ -162,6 +163,7 @@ impl Lifecycle {
     }
 
     /// The endpoints.
+    #[must_use]
     pub fn endpoints(self) -> Vec<Endpoint> {
         vec![
             Endpoint::new(self.path)
@@ -248,6 +250,7 @@ impl Maintenance {
     }
 
     /// The endpoints.
+    #[must_use]
     pub fn endpoints(self) -> Vec<Endpoint> {
         vec![
             Endpoint::new(self.path)
@@ -321,6 +324,7 @@ impl Heartbeat {
     }
 
     /// The endpoints.
+    #[must_use]
     pub fn endpoints(self) -> Vec<Endpoint> {
         let codes = StatusCodes {
             fail: StatusCode::INTERNAL_SERVER_ERROR,
@@ -415,6 +419,7 @@ impl Named {
     }
 
     /// The endpoints.
+    #[must_use]
     pub fn endpoints(self) -> Vec<Endpoint> {
         let endpoint = Endpoint::named(self.prefix)
             .methods(Methods::get_head_options())

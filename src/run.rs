@@ -83,6 +83,8 @@ pub struct Report {
     pub unknown_excludes: Vec<String>,
     /// The lifecycle gate's verdict when it is not passing, with the reason.
     pub gate: Option<(Status, String)>,
+    /// The lifecycle state the gate judged (read once, so a format's notes match the status).
+    pub state: State,
 }
 
 impl Report {
@@ -147,8 +149,7 @@ pub enum Gate {
 }
 
 impl Gate {
-    fn verdict(self, health: &Health) -> Option<(Status, String)> {
-        let state = health.state();
+    fn verdict(self, state: State, health: &Health) -> Option<(Status, String)> {
         let status = match self {
             Gate::None => Status::Pass,
             Gate::Working if state == State::Working => Status::Pass,
@@ -273,7 +274,8 @@ impl Health {
                 to_run.push(check);
             }
         }
-        let gate = selection.gate.verdict(self);
+        let state = self.state();
+        let gate = selection.gate.verdict(state, self);
         let checks = run_selected(self, &to_run, selection.checks).await;
         let status = checks
             .iter()
@@ -287,6 +289,7 @@ impl Health {
             excluded,
             unknown_excludes,
             gate,
+            state,
         };
         if let Some(subject) = selection.subject() {
             self.changes()

@@ -123,6 +123,7 @@ impl Memory {
     }
 
     /// The check named `name`, with component type `system` and a 250 ms timeout.
+    #[must_use]
     pub fn into_check(self, name: impl Into<Arc<str>>) -> Check {
         ready_made(name, self, SYSTEM, Self::DEFAULT_TIMEOUT)
     }

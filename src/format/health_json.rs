@@ -326,6 +326,7 @@ mod tests {
             excluded: Vec::new(),
             unknown_excludes: Vec::new(),
             gate: Some((Status::Fail, "state is warming up".into())),
+            state: State::WarmingUp,
         }
     }
 
@@ -383,6 +384,7 @@ mod tests {
             excluded: Vec::new(),
             unknown_excludes: Vec::new(),
             gate: None,
+            state: State::Working,
         };
         for format in formats() {
             for show_details in [false, true] {
