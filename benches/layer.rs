@@ -8,10 +8,7 @@
 //!
 //! What each benchmark measures and the figures of a run are in BENCHMARKS.md.
 
-use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -23,6 +20,11 @@ use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service};
 use tower_health::{Check, Details, Health, HealthLayer, State};
 
+#[path = "../tests/common/in_process.rs"]
+mod in_process;
+
+use in_process::{App, serve};
+
 // Counts allocations too: divan prints them beside each timing.
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -31,45 +33,8 @@ fn main() {
     divan::main();
 }
 
-/// An application service that answers at once, without allocating: the bare inner service.
-#[derive(Clone)]
-struct App;
-
-impl Service<Request<Full<Bytes>>> for App {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
-        ready(Ok(Response::new(Full::new(Bytes::from_static(b"hello")))))
-    }
-}
-
 fn request(path: &'static str) -> Request<Full<Bytes>> {
     Request::get(path).body(Full::default()).unwrap()
-}
-
-/// Polls a future that completes without waiting (no runtime involved).
-fn now<F: Future>(future: F) -> F::Output {
-    let mut cx = Context::from_waker(Waker::noop());
-    match pin!(future).poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the future was not ready"),
-    }
-}
-
-/// What a server does for each request: ask for readiness, call, drive the response future.
-fn serve<S, B>(service: &mut S, request: Request<Full<Bytes>>) -> Response<B>
-where
-    S: Service<Request<Full<Bytes>>, Response = Response<B>, Error = Infallible>,
-{
-    let mut cx = Context::from_waker(Waker::noop());
-    assert!(service.poll_ready(&mut cx).is_ready());
-    now(service.call(request)).unwrap()
 }
 
 /// A layer serving `health`, as an application would configure it.

@@ -4,9 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::convert::Infallible;
-use std::future::{Future, Ready, ready};
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Waker};
 
 use axum::Router;
 use axum::routing::get;
@@ -15,6 +13,11 @@ use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service};
 use tower_health::{Check, Health, HealthLayer, State};
+
+#[path = "common/in_process.rs"]
+mod in_process;
+
+use in_process::{App, now, serve};
 
 /// Counts the allocations made by the current thread, so tests running in parallel on other
 /// threads do not disturb the count.
@@ -59,25 +62,6 @@ fn allocations() -> u64 {
 
 const REQUESTS: usize = 1_000;
 
-/// An application service that answers without allocating, so any allocation counted is the
-/// layer's.
-#[derive(Clone)]
-struct App;
-
-impl Service<Request<Full<Bytes>>> for App {
-    type Response = Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, _: Request<Full<Bytes>>) -> Self::Future {
-        ready(Ok(Response::new(Full::new(Bytes::from_static(b"hello")))))
-    }
-}
-
 fn requests(path: &str) -> Vec<Request<Full<Bytes>>> {
     (0..REQUESTS)
         .map(|_| {
@@ -86,15 +70,6 @@ fn requests(path: &str) -> Vec<Request<Full<Bytes>>> {
                 .unwrap()
         })
         .collect()
-}
-
-/// Polls a future that must be ready at once (the services here never wait).
-fn now<F: Future>(future: F) -> F::Output {
-    let mut cx = Context::from_waker(Waker::noop());
-    match pin!(future).poll(&mut cx) {
-        Poll::Ready(output) => output,
-        Poll::Pending => panic!("the future was not ready"),
-    }
 }
 
 /// Allocations made while `service` answers every request (poll_ready, call, poll to the end).
@@ -107,9 +82,7 @@ where
     let mut responses = Vec::with_capacity(n);
     let before = allocations();
     for request in requests {
-        let mut cx = Context::from_waker(Waker::noop());
-        assert!(service.poll_ready(&mut cx).is_ready());
-        responses.push(now(service.call(request)).unwrap());
+        responses.push(serve(service, request));
     }
     let after = allocations();
     assert!(responses.iter().all(|r| r.status() == StatusCode::OK));
