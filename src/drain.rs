@@ -90,7 +90,7 @@ impl Drain {
 
     /// Waits for the first trigger; says which.
     async fn triggered(&self) -> &'static str {
-        let mut state = self.health.subscribe_state();
+        let mut state = self.health.watch_state();
         let shutting_down = Box::pin(async move {
             // The sender lives in `health`, so this only returns on the state.
             let _ = state.wait_for(|state| *state == State::ShuttingDown).await;

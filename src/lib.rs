@@ -1,10 +1,14 @@
 //! Health probes for any tower-based server: one [`HealthLayer`] answers liveness, readiness and
-//! startup probes from a registry of async checks, and passes every other request to the inner
-//! service unchanged.
+//! startup probes (and any other [`Group`] of checks) from a registry of async checks, and passes
+//! every other request to the inner service unchanged.
 //!
 //! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
 //! use std::time::Duration;
-//! use axum::{Router, routing::get};
+//! use axum::{Router, body::Body, routing::get};
+//! use http::{Request, StatusCode};
+//! use tower::ServiceExt;
 //! use tower_health::{Check, Health, HealthLayer, State};
 //!
 //! let health = Health::new();
@@ -13,62 +17,81 @@
 //!         .readiness()
 //!         .timeout(Duration::from_millis(300)),
 //! );
+//! health.set_state(State::WarmingUp);
 //! let app: Router = Router::new()
 //!     .route("/", get(|| async { "hello" }))
 //!     .layer(HealthLayer::new().health(health.clone()));
+//! let ready = || Request::get("/health/ready").body(Body::empty()).unwrap();
+//! assert_eq!(app.clone().oneshot(ready()).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
 //! // ... once the server listens:
 //! health.set_state(State::Working);
+//! assert_eq!(app.oneshot(ready()).await.unwrap().status(), StatusCode::OK);
+//! # }
 //! ```
 //!
-//! The crate is laid out by concern:
-//! - [`layer`]: the [`HealthLayer`] and [`HealthService`], and the pass-through path;
-//! - [`route`]: which paths are health paths and which methods they take;
-//! - [`endpoint`]: what one health path runs and how it answers;
-//! - [`health`], [`check`], [`run`]: the check registry, the checks, and running them (with a
-//!   result cache and single-flight);
-//! - [`background`], [`thresholds`]: checks that run on their own interval, and smoothing of
-//!   failures;
-//! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis);
-//! - [`changes`]: status changes, logged once and published to subscribers;
-//! - [`format`](mod@format): response formats;
-//! - [`preset`]: ready-made endpoints answering as other health-check packages do;
-//! - [`drain`]: the graceful drain before a shutdown;
-//! - [`body`]: the response body that wraps the inner service's;
-//! - `listener` (feature `listener`): a standalone health listener on an address of its own;
-//! - `grpc` (feature `grpc`): the gRPC health protocol from the same registry.
+//! The crate is laid out by layer, each depending only on those before it:
+//! - the core ([`Health`], [`Check`], [`Group`], [`Subject`], [`Report`], [`Change`]): checks,
+//!   the registry, groups, evaluation with a result cache and single-flight, background runs,
+//!   thresholds and change events; it knows no HTTP;
+//! - [`format`](mod@format): how an answer is written (health+json by default);
+//! - [`Endpoint`], [`StatusCodes`], [`Details`]: what one health path answers and how;
+//! - [`HealthLayer`], [`HealthService`], [`ResponseFuture`], [`HealthBody`]: the only code that
+//!   sees HTTP requests: routing, parameters, responses, pass-through;
+//! - [`preset`]: the endpoints of other health-check packages, path for path;
+//! - protocol glue: `grpc` (feature `grpc`), `listener` (feature `listener`), [`Drain`];
+//! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis).
 
 #![deny(unsafe_code)]
-#![warn(missing_docs)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    rust_2018_idioms,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::todo,
+    clippy::dbg_macro,
+    clippy::mem_forget,
+    clippy::unused_self,
+    clippy::needless_continue,
+    clippy::needless_borrow,
+    clippy::match_wildcard_for_single_variants,
+    clippy::if_let_mutex,
+    clippy::await_holding_lock,
+    clippy::imprecise_flops,
+    clippy::lossy_float_literal,
+    clippy::rest_pat_in_fully_bound_structs,
+    clippy::fn_params_excessive_bools,
+    clippy::exit,
+    clippy::inefficient_to_string,
+    clippy::linkedlist,
+    clippy::macro_use_imports,
+    clippy::option_option,
+    clippy::verbose_file_reads,
+    clippy::unnested_or_patterns,
+    clippy::str_to_string
+)]
+#![deny(unreachable_pub)]
 
-pub mod background;
-pub mod body;
-pub mod changes;
-pub mod check;
+mod drain;
+mod endpoint;
+mod health;
+mod http;
+
 pub mod checks;
-pub mod drain;
-pub mod endpoint;
 pub mod format;
 #[cfg(feature = "grpc")]
 pub mod grpc;
-pub mod health;
-pub mod layer;
 #[cfg(feature = "listener")]
 pub mod listener;
 pub mod preset;
-pub mod route;
-pub mod run;
-pub mod thresholds;
 
-pub use body::HealthBody;
-pub use changes::{Change, Subject, Subscription};
-pub use check::{Check, CheckResult, HealthCheck, IntoCheckResult, Probe, Probes, Status};
 pub use drain::Drain;
-pub use endpoint::{Details, Endpoint, RunChecks, StatusCodes};
-pub use health::{Health, State};
-pub use layer::{HealthLayer, HealthService, ResponseFuture};
-pub use route::{Methods, PathPattern};
-pub use run::{CheckReport, Checks, Gate, NOT_YET_RUN, Report, RunEnd, Selection};
-pub use thresholds::Thresholds;
+pub use endpoint::{Details, Endpoint, StatusCodes};
+pub use health::{
+    Change, Check, CheckReport, CheckResult, Gate, Group, Health, HealthCheck, IntoCheckResult,
+    Report, RunEnd, State, Status, Subject,
+};
+pub use http::{HealthBody, HealthLayer, HealthService, ResponseFuture};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]

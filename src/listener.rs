@@ -17,13 +17,10 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use tower_health::listener::{HealthListener, ListenerConfig};
-//! use tower_health::{Health, HealthLayer, State, preset::Lifecycle};
+//! use tower_health::{Health, HealthLayer, State, preset::Py12fCommon};
 //!
 //! let health = Health::new();
-//! let layer = HealthLayer::new()
-//!     .health(health.clone())
-//!     .without_default_endpoints()
-//!     .endpoints(Lifecycle::new("orders"));
+//! let layer = HealthLayer::with_endpoints(Py12fCommon::new("orders")).health(health.clone());
 //! let listener = HealthListener::start(&ListenerConfig::from_env()?, layer).await?;
 //! health.set_state(State::Working);
 //! // ... the application runs ...
@@ -50,7 +47,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::layer::HealthLayer;
+use crate::http::HealthLayer;
 
 /// The wait after a failed accept before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);

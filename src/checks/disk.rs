@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// Checks the space available (to the process, not only to root) on the filesystem holding a
 /// path: warns below 10% and fails below 5% unless told otherwise.

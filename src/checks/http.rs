@@ -14,7 +14,7 @@ use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 
 use super::{COMPONENT, elapsed_ms, error_chain, ready_made, redact};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// The client every check uses unless given one: plain HTTP, one idle connection per host.
 fn default_client() -> Arc<dyn Get> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// Checks the process's resident memory (`VmRSS`) against its cgroup's memory limit when it has
 /// one (a container's limit: cgroup v2 `memory.max`, v1 `memory.limit_in_bytes`, the lowest on

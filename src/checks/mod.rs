@@ -33,7 +33,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::check::{Check, HealthCheck};
+use crate::health::{Check, HealthCheck};
 
 mod tcp;
 pub use tcp::Tcp;

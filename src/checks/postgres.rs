@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use sqlx::PgPool;
 
 use super::{DATASTORE, elapsed_ms, error_chain, ready_made};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// Runs `SELECT 1` through an sqlx [`PgPool`] the application already has: passes when it
 /// answers, fails with the database's error otherwise (never with the connection string or

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use redis::aio::ConnectionLike;
 
 use super::{DATASTORE, elapsed_ms, error_chain, ready_made};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// Sends `PING` through a `redis` async connection the application already has (a
 /// `ConnectionManager` or a `MultiplexedConnection`; any clonable `ConnectionLike`): passes on

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
 use super::{COMPONENT, elapsed_ms, ready_made};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// Passes when a TCP connection to `host:port` opens; fails with the connection error.
 ///

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::http::Target;
 use super::{COMPONENT, ready_made, redact};
-use crate::check::{Check, CheckResult, HealthCheck, Status};
+use crate::health::{Check, CheckResult, HealthCheck, Status};
 
 /// The most of an upstream's body read; a health+json document is far smaller.
 const BODY_LIMIT: usize = 64 * 1024;

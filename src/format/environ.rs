@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use super::heartbeat::JSON;
+use super::content_type::JSON;
 use super::{Answer, Format, Rendered};
 
 /// The version of tower-health the service is built with.
-pub const TOWER_HEALTH_VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const TOWER_HEALTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// `rustc --version` of the compiler that built tower-health (and so the service).
-pub const RUSTC_VERSION: &str = env!("TOWER_HEALTH_RUSTC_VERSION");
+pub(crate) const RUSTC_VERSION: &str = env!("TOWER_HEALTH_RUSTC_VERSION");
 
 /// The target triple tower-health (and so the service) was built for.
-pub const TARGET: &str = env!("TOWER_HEALTH_TARGET");
+pub(crate) const TARGET: &str = env!("TOWER_HEALTH_TARGET");
 
 /// The application's crate name and version, captured when the application is built.
 ///

@@ -7,12 +7,10 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 
+use super::content_type::HEALTH_JSON;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::check::Status;
-use crate::run::CheckReport;
-
-/// The `application/health+json` media type.
-pub const HEALTH_JSON: &str = "application/health+json";
+use crate::health::Status;
+use crate::health::CheckReport;
 
 /// The health+json format (the default).
 ///
@@ -294,9 +292,7 @@ mod tests {
     use http::StatusCode;
 
     use super::*;
-    use crate::check::CheckResult;
-    use crate::health::State;
-    use crate::run::{Report, RunEnd};
+    use crate::health::{CheckResult, Report, RunEnd, State};
 
     fn check(name: &str, result: CheckResult, component_type: Option<&str>) -> CheckReport {
         CheckReport {

@@ -2,11 +2,9 @@
 
 use serde_json::{Map, Value};
 
+use super::content_type::JSON;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::check::Status;
-
-/// The `application/json` media type.
-pub const JSON: &str = "application/json";
+use crate::health::Status;
 
 /// `{"status": bool, "checks": {name: {...data, "status": bool}}}`, as oarepo-heartbeat answers.
 ///
@@ -16,24 +14,12 @@ pub const JSON: &str = "application/json";
 /// status is still the AND of all. A check is ok unless it fails; the top-level status is ok
 /// unless the aggregate fails. Where the details policy allows, a failing check's message is
 /// added as `message` (unless its data has one).
-///
-/// ```
-/// use tower_health::format::HeartbeatJson;
-/// use tower_health::{Check, CheckResult, Endpoint, Health, HealthLayer, Probe};
-///
-/// let health = Health::new();
-/// health.register(Check::new("database", || async { CheckResult::pass().data("time", 0.0012) }));
-/// let layer = HealthLayer::new()
-///     .health(health)
-///     .endpoint(Endpoint::probe("/.well-known/heartbeat/readiness", Probe::Readiness)
-///         .format(HeartbeatJson));
-/// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct HeartbeatJson;
+pub(crate) struct HeartbeatJson;
 
 impl HeartbeatJson {
     /// The body as a JSON value.
-    pub fn to_value(answer: &Answer<'_>) -> Value {
+    pub(crate) fn to_value(answer: &Answer<'_>) -> Value {
         let mut checks = Map::new();
         if let Outcome::Report(report) = answer.outcome {
             for check in &report.checks {

@@ -3,11 +3,9 @@
 use http::StatusCode;
 use http::header::{HeaderName, HeaderValue};
 
+use super::content_type::TEXT_PLAIN_UTF8;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::check::Status;
-
-/// `text/plain; charset=utf-8`, as the Kubernetes API server answers.
-pub const TEXT_PLAIN_UTF8: &str = "text/plain; charset=utf-8";
+use crate::health::Status;
 
 /// The text the Kubernetes API server answers on `/livez` and `/readyz`.
 ///
@@ -17,41 +15,26 @@ pub const TEXT_PLAIN_UTF8: &str = "text/plain; charset=utf-8";
 /// `livez check failed`. The reason is shown instead of `reason withheld` only where the
 /// details policy allows. A single-check endpoint ([`KubernetesText::single`]) answers `ok` or
 /// `internal server error: REASON`.
-///
-/// ```
-/// use tower_health::format::KubernetesText;
-/// use tower_health::{Endpoint, HealthLayer, Probe, StatusCodes};
-/// use http::StatusCode;
-///
-/// let codes = StatusCodes { fail: StatusCode::INTERNAL_SERVER_ERROR, ..StatusCodes::default() };
-/// let layer = HealthLayer::new().endpoint(
-///     Endpoint::probe("/livez", Probe::Liveness)
-///         .verbose_param("verbose")
-///         .exclude_param("exclude")
-///         .status_codes(codes)
-///         .format(KubernetesText::new("livez")),
-/// );
-/// ```
 #[derive(Clone, Debug)]
-pub struct KubernetesText {
+pub(crate) struct KubernetesText {
     /// The name in the last line (`livez`), or `None` for a single-check endpoint.
     name: Option<String>,
 }
 
 impl KubernetesText {
     /// The format of an aggregate endpoint whose last line names `name` (`livez`, `readyz`).
-    pub fn new(name: impl Into<String>) -> Self {
+    pub(crate) fn new(name: impl Into<String>) -> Self {
         KubernetesText {
             name: Some(name.into()),
         }
     }
 
     /// The format of a single-check endpoint (`/readyz/NAME`).
-    pub fn single() -> Self {
+    pub(crate) fn single() -> Self {
         KubernetesText { name: None }
     }
 
-    fn aggregate(&self, name: &str, answer: &Answer<'_>) -> String {
+    fn aggregate(name: &str, answer: &Answer<'_>) -> String {
         let reason = |message: Option<&str>| match message {
             Some(message) if answer.show_details => message.to_owned(),
             _ => "reason withheld".to_owned(),
@@ -123,7 +106,7 @@ impl KubernetesText {
 impl Format for KubernetesText {
     fn render(&self, answer: &Answer<'_>) -> Rendered {
         let body = match &self.name {
-            Some(name) => self.aggregate(name, answer),
+            Some(name) => Self::aggregate(name, answer),
             None => Self::single_check(answer),
         };
         text(answer.status_code, body)

@@ -2,42 +2,28 @@
 
 use serde_json::json;
 
+use super::content_type::JSON_UTF8;
 use super::{Answer, Format, Rendered};
 use crate::health::State;
-
-/// `application/json; charset=utf-8`, as py-12f-common answers.
-pub const JSON_UTF8: &str = "application/json; charset=utf-8";
 
 /// The lifecycle state as py-12f-common writes it:
 /// `{"status", "notes": [..], "serviceId": "get-health", "description": "Returns the health of
 /// the 'NAME' service"}`, with one note per state.
-///
-/// ```
-/// use tower_health::format::LifecycleJson;
-/// use tower_health::{Checks, Endpoint, Gate, HealthLayer};
-///
-/// let layer = HealthLayer::new().endpoint(
-///     Endpoint::new("/health")
-///         .checks(Checks::None)
-///         .gate(Gate::Lifecycle)
-///         .format(LifecycleJson::new("orders")),
-/// );
-/// ```
 #[derive(Clone, Debug)]
-pub struct LifecycleJson {
+pub(crate) struct LifecycleJson {
     description: String,
 }
 
 impl LifecycleJson {
     /// The format for the service named `service`.
-    pub fn new(service: impl AsRef<str>) -> Self {
+    pub(crate) fn new(service: impl AsRef<str>) -> Self {
         LifecycleJson {
             description: format!("Returns the health of the '{}' service", service.as_ref()),
         }
     }
 
     /// The note for `state`.
-    pub fn note(state: State) -> &'static str {
+    pub(crate) fn note(state: State) -> &'static str {
         match state {
             State::Working => "Service is running",
             State::WarmingUp | State::ShuttingDown => {

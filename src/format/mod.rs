@@ -5,15 +5,32 @@
 //!
 //! ```
 //! use http::StatusCode;
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! use http::{Request, Response};
+//! use http_body_util::BodyExt;
+//! use tower::ServiceExt;
 //! use tower_health::format::{Answer, Rendered};
-//! use tower_health::{Endpoint, HealthLayer, Probe};
+//! use tower_health::{Endpoint, Group, HealthLayer, Subject};
 //!
 //! let plain = |answer: &Answer<'_>| {
 //!     Rendered::new(answer.status_code, "text/plain", answer.status.as_str().to_owned())
 //! };
-//! let layer = HealthLayer::new().endpoint(Endpoint::probe("/up", Probe::Readiness).format(plain));
+//! let layer = HealthLayer::new()
+//!     .endpoint(Endpoint::new("/up").subject(Subject::group(Group::READY)).format(plain));
+//! let service = tower::ServiceBuilder::new()
+//!     .layer(layer)
+//!     .service_fn(|_: Request<String>| async { Ok::<_, std::convert::Infallible>(Response::new(String::new())) });
+//! let response = service.oneshot(Request::get("/up").body(String::new()).unwrap()).await.unwrap();
+//! assert_eq!(response.headers()["content-type"], "text/plain");
+//! assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "pass");
+//! # }
 //! ```
+//!
+//! The formats of the [presets](crate::preset) answer as the packages they imitate do; they are
+//! chosen through the presets.
 
+mod content_type;
 mod environ;
 mod health_json;
 mod heartbeat;
@@ -26,20 +43,20 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
-pub use environ::{BuildInfo, Environ, RUSTC_VERSION, TARGET, TOWER_HEALTH_VERSION};
+pub use environ::{BuildInfo, Environ};
 pub use health_json::HealthJson;
-pub use heartbeat::{HeartbeatJson, JSON};
-pub use kubernetes::{KubernetesText, TEXT_PLAIN_UTF8};
-pub use lifecycle::{JSON_UTF8, LifecycleJson};
-pub use plain::{PlainText, STATUS_KEY, TEXT_PLAIN};
-pub use problem::{PROBLEM_JSON, ProblemJson};
 
-use crate::check::Status;
-use crate::health::State;
-use crate::run::Report;
+pub(crate) use heartbeat::HeartbeatJson;
+pub(crate) use kubernetes::KubernetesText;
+pub(crate) use lifecycle::LifecycleJson;
+pub(crate) use plain::{PlainText, STATUS_KEY};
+pub(crate) use problem::ProblemJson;
+
+use crate::health::{Report, State, Status};
 
 /// What the endpoint found, for a format to write.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub enum Outcome<'a> {
     /// The checks ran (or were gated by the lifecycle state).
     Report(&'a Report),
@@ -51,6 +68,7 @@ pub enum Outcome<'a> {
 
 /// Everything a format may use to write a response.
 #[derive(Clone, Copy, Debug)]
+#[non_exhaustive]
 pub struct Answer<'a> {
     /// What was found.
     pub outcome: Outcome<'a>,

@@ -2,15 +2,14 @@
 
 use serde_json::Value;
 
+use super::content_type::TEXT_PLAIN;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::check::{CheckResult, Status};
-use crate::run::CheckReport;
+use crate::health::Status;
+use crate::health::CheckReport;
 
-/// `text/plain; charset=UTF-8`, as pyramid answers.
-pub const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
-
-/// The data key holding a check's own status string (see [`PlainText::report`]).
-pub const STATUS_KEY: &str = "status";
+/// The data key holding a check's own status string (see
+/// [`PyramidHealth::report`](crate::preset::PyramidHealth::report)).
+pub(crate) const STATUS_KEY: &str = "status";
 
 /// One word: `MAINTENANCE` in maintenance mode, `OK` when the aggregate passes, `ERROR` otherwise.
 ///
@@ -18,42 +17,16 @@ pub const STATUS_KEY: &str = "status";
 /// `Health response: ERROR ([...])` at ERROR, listing every check's name, status string and
 /// message, passing ones included. Nothing is logged for `OK`.
 ///
-/// A check reports pyramid's `(name, status, message)` by returning [`PlainText::report`]: the
+/// A check reports pyramid's `(name, status, message)` by returning
+/// [`PyramidHealth::report`](crate::preset::PyramidHealth::report): the
 /// check's name is the name, the status string is kept in its data, and only exactly `OK`
 /// passes. Any other check result reads as `OK` when it passes and `ERROR` when not.
-///
-/// ```
-/// use tower_health::format::PlainText;
-/// use tower_health::{Check, Health};
-///
-/// let health = Health::new();
-/// health.register(Check::new("cache", || async { PlainText::report("NOK", Some("evicting")) }));
-/// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct PlainText;
+pub(crate) struct PlainText;
 
 impl PlainText {
-    /// The format.
-    pub fn new() -> Self {
-        PlainText
-    }
-
-    /// A check result carrying pyramid's status string and optional message: it passes only
-    /// when `status` is exactly `OK` (so `ok` and `NOK` fail).
-    pub fn report(status: impl Into<String>, message: Option<&str>) -> CheckResult {
-        let status: String = status.into();
-        let mut result = CheckResult::new(if status == "OK" {
-            Status::Pass
-        } else {
-            Status::Fail
-        })
-        .data(STATUS_KEY, status);
-        result.message = message.map(str::to_owned);
-        result
-    }
-
     /// The status string of a check: the one it reported, else `OK` or `ERROR`.
-    pub fn status_of(check: &CheckReport) -> &str {
+    pub(crate) fn status_of(check: &CheckReport) -> &str {
         match check.result.data.get(STATUS_KEY) {
             Some(Value::String(status)) => status,
             _ if check.status() == Status::Pass => "OK",
@@ -142,9 +115,9 @@ mod tests {
 
     #[test]
     fn only_exactly_ok_passes() {
-        assert_eq!(PlainText::report("OK", None).status, Status::Pass);
+        assert_eq!(crate::preset::PyramidHealth::report("OK", None).status, Status::Pass);
         for status in ["ok", "NOK", "ERROR", ""] {
-            assert_eq!(PlainText::report(status, None).status, Status::Fail);
+            assert_eq!(crate::preset::PyramidHealth::report(status, None).status, Status::Fail);
         }
     }
 }

@@ -2,12 +2,10 @@
 
 use serde_json::json;
 
+use super::content_type::PROBLEM_JSON;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::check::Status;
-use crate::run::RunEnd;
-
-/// The `application/problem+json` media type (RFC 9457).
-pub const PROBLEM_JSON: &str = "application/problem+json";
+use crate::health::Status;
+use crate::health::RunEnd;
 
 /// `{"status": CODE, "title": TEXT}` for a named check, as flask-healthz answers:
 ///
@@ -18,17 +16,8 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 /// | no check of that name | `The NAME check endpoint is not setup` |
 /// | [`Check::unresolved`](crate::Check::unresolved) | `The NAME check function could not be imported` |
 /// | panicked | `Internal Server Error` |
-///
-/// ```
-/// use tower_health::format::ProblemJson;
-/// use tower_health::{Details, Endpoint, HealthLayer};
-///
-/// let layer = HealthLayer::new().endpoint(
-///     Endpoint::named("/healthz").details(Details::Always).format(ProblemJson),
-/// );
-/// ```
 #[derive(Clone, Copy, Debug, Default)]
-pub struct ProblemJson;
+pub(crate) struct ProblemJson;
 
 impl ProblemJson {
     fn title(answer: &Answer<'_>) -> String {

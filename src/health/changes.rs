@@ -1,60 +1,35 @@
-//! Status changes of the service, its probes and its checks, published once each.
+//! Status changes of the service, its groups and its checks, published once each.
 //!
-//! Every evaluation records the statuses it saw; only a change becomes a [`Change`], which is
-//! logged (WARN when something starts failing, INFO otherwise) and sent to subscribers.
+//! Every complete evaluation records the status it saw; only a change becomes a [`Change`],
+//! which is logged (WARN when something starts failing, INFO otherwise) and sent to
+//! subscribers.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! use tower_health::{Health, Subject};
+//! use tower_health::{Check, Health, Status, Subject};
 //!
 //! let health = Health::new();
+//! health.register(Check::new("db", || async { false }).group("database"));
 //! let mut changes = health.subscribe();
-//! // ... probes run ...
-//! # drop(health);
-//! while let Ok(change) = changes.recv().await {
-//!     if change.subject == Subject::Service {
-//!         println!("service went from {:?} to {}", change.old, change.new);
-//!     }
-//! }
+//! health.evaluate(&Subject::group("database")).await;
+//! let change = changes.recv().await.unwrap();
+//! assert_eq!(change.subject, Subject::group("database"));
+//! assert_eq!((change.old, change.new), (None, Status::Fail));
 //! # }
 //! ```
 
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::sync::{broadcast, watch};
 
-use crate::check::{Probe, Status};
-use crate::health::Health;
-
-/// What a [`Change`] is about.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Subject {
-    /// Every check together (the detailed endpoint).
-    Service,
-    /// One probe.
-    Probe(Probe),
-    /// One check, by name: after each run, the worst of what the latest results of the checks of
-    /// that name add to an aggregate (a non-critical failure warns), so checks sharing a name
-    /// publish one status.
-    Check(Arc<str>),
-}
-
-impl fmt::Display for Subject {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Subject::Service => f.write_str("service"),
-            Subject::Probe(probe) => write!(f, "{probe} probe"),
-            Subject::Check(name) => write!(f, "check {name}"),
-        }
-    }
-}
+use super::status::{Group, Status, Subject};
 
 /// A change of status.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Change {
     /// What changed.
     pub subject: Subject,
@@ -67,20 +42,20 @@ pub struct Change {
 }
 
 /// The last status recorded for a subject, and the message of the change into it.
-struct Seen {
+struct Recorded {
     status: Status,
     message: Option<String>,
 }
 
 /// How many changes the broadcast keeps for a subscriber that has not read them yet.
-pub const CHANNEL_CAPACITY: usize = 256;
+pub(crate) const CHANNEL_CAPACITY: usize = 256;
 
 pub(crate) struct Changes {
-    last: Mutex<HashMap<Subject, Seen>>,
-    /// The status in `last` of the service and of each probe (0: none), written under the `last`
-    /// lock: most answers record one of them, and an unchanged status is then seen without a
-    /// lock or a hash.
-    fixed: [AtomicU8; 4],
+    last: Mutex<HashMap<Subject, Recorded>>,
+    /// The status in `last` of the service and of each built-in group (0: none), written under
+    /// the `last` lock: most answers record one of them, and an unchanged status is then seen
+    /// without a lock or a hash.
+    frequent: [AtomicU8; 4],
     sender: broadcast::Sender<Change>,
     watches: Mutex<HashMap<Subject, watch::Sender<Option<Status>>>>,
 }
@@ -89,7 +64,7 @@ impl Changes {
     pub(crate) fn new() -> Self {
         Changes {
             last: Mutex::new(HashMap::new()),
-            fixed: Default::default(),
+            frequent: Default::default(),
             sender: broadcast::Sender::new(CHANNEL_CAPACITY),
             watches: Mutex::new(HashMap::new()),
         }
@@ -114,7 +89,8 @@ impl Changes {
     }
 
     /// The last status recorded for `subject`.
-    pub(crate) fn last(&self, subject: &Subject) -> Option<Status> {
+    #[cfg(test)]
+    fn last(&self, subject: &Subject) -> Option<Status> {
         self.last
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -126,8 +102,8 @@ impl Changes {
     pub(crate) fn forget(&self, subject: &Subject) {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         last.remove(subject);
-        if let Some(index) = fixed_index(subject) {
-            self.fixed[index].store(0, Ordering::Release);
+        if let Some(index) = frequent_index(subject) {
+            self.frequent[index].store(0, Ordering::Release);
         }
     }
 
@@ -138,8 +114,8 @@ impl Changes {
         status: Status,
         message: impl FnOnce() -> Option<String>,
     ) {
-        let fixed = fixed_index(&subject).map(|index| &self.fixed[index]);
-        if fixed.is_some_and(|seen| seen.load(Ordering::Acquire) == encode(status)) {
+        let frequent = frequent_index(&subject).map(|index| &self.frequent[index]);
+        if frequent.is_some_and(|seen| seen.load(Ordering::Acquire) == encode(status)) {
             return;
         }
         self.record_current(subject, || Some((status, message)));
@@ -170,13 +146,13 @@ impl Changes {
         };
         last.insert(
             change.subject.clone(),
-            Seen {
+            Recorded {
                 status,
                 message: change.message.clone(),
             },
         );
-        if let Some(index) = fixed_index(&change.subject) {
-            self.fixed[index].store(encode(status), Ordering::Release);
+        if let Some(index) = frequent_index(&change.subject) {
+            self.frequent[index].store(encode(status), Ordering::Release);
         }
         let watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(watch) = watches.get(&change.subject) {
@@ -193,73 +169,22 @@ impl Changes {
     }
 }
 
-/// Where [`Changes::fixed`] keeps `subject`, if it is the service or a probe.
-fn fixed_index(subject: &Subject) -> Option<usize> {
+/// Where [`Changes::frequent`] keeps `subject`, if it is the service or a built-in group.
+fn frequent_index(subject: &Subject) -> Option<usize> {
     match subject {
         Subject::Service => Some(0),
-        Subject::Probe(Probe::Liveness) => Some(1),
-        Subject::Probe(Probe::Readiness) => Some(2),
-        Subject::Probe(Probe::Startup) => Some(3),
+        Subject::Group(name) => match &**name {
+            Group::LIVE => Some(1),
+            Group::READY => Some(2),
+            Group::STARTUP => Some(3),
+            _ => None,
+        },
         Subject::Check(_) => None,
     }
 }
 
 fn encode(status: Status) -> u8 {
     status as u8 + 1
-}
-
-/// A receiver of the changes of one [`Subject`], from [`Health::subscribe_to`].
-#[derive(Debug)]
-pub struct Subscription {
-    subject: Subject,
-    receiver: broadcast::Receiver<Change>,
-}
-
-impl Subscription {
-    /// The next change of the subject, in the order recorded.
-    ///
-    /// Fails with [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) when more than
-    /// [`CHANNEL_CAPACITY`] changes (of any subject) arrived since the last call and the oldest
-    /// were dropped (read [`Health::watch`] for the latest status then), and with
-    /// [`RecvError::Closed`](broadcast::error::RecvError::Closed) once every handle is dropped.
-    pub async fn recv(&mut self) -> Result<Change, broadcast::error::RecvError> {
-        loop {
-            let change = self.receiver.recv().await?;
-            if change.subject == self.subject {
-                return Ok(change);
-            }
-        }
-    }
-
-    /// The subject this subscription follows.
-    pub fn subject(&self) -> &Subject {
-        &self.subject
-    }
-}
-
-impl Health {
-    /// A receiver of the changes of `subject` only, with the old and new status and the message.
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
-    /// use tower_health::{Check, Health, Probe, Selection, State, Status, Subject};
-    ///
-    /// let health = Health::new();
-    /// health.set_state(State::Working);
-    /// health.register(Check::new("db", || async { false }));
-    /// let mut ready = health.subscribe_to(Subject::Probe(Probe::Readiness));
-    /// health.evaluate(&Selection::probe(Probe::Readiness)).await;
-    /// let change = ready.recv().await.unwrap();
-    /// assert_eq!((change.old, change.new), (None, Status::Fail));
-    /// # }
-    /// ```
-    pub fn subscribe_to(&self, subject: Subject) -> Subscription {
-        Subscription {
-            subject,
-            receiver: self.subscribe(),
-        }
-    }
 }
 
 /// Logs `change` once; `before` is the message of the change into the old status, so that a
@@ -290,7 +215,7 @@ mod tests {
     #[test]
     fn watches_see_every_change_and_only_changes() {
         let changes = Changes::new();
-        let subject = Subject::Probe(Probe::Readiness);
+        let subject = Subject::group(Group::READY);
         let mut early = changes.watch(subject.clone());
         assert_eq!(*early.borrow_and_update(), None);
 

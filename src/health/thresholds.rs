@@ -23,19 +23,20 @@ use std::time::Duration;
 // Tokio's clock, so that failure durations pass when tests advance a paused clock.
 use tokio::time::Instant;
 
-use crate::check::{Check, CheckResult, Status};
+use super::result::CheckResult;
+use super::status::Status;
 
 /// When a check's failures count, and when it recovers. The default reports every result as it
 /// is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Thresholds {
+pub(crate) struct Thresholds {
     /// Consecutive failures before the check reports fail (at least 1; default 1).
-    pub failures: u32,
+    pub(crate) failures: u32,
     /// How long the check must have been failing before it reports fail (default zero).
-    pub failure_duration: Duration,
+    pub(crate) failure_duration: Duration,
     /// Consecutive non-failing results before a failing check reports its status again (at
     /// least 1; default 1).
-    pub successes: u32,
+    pub(crate) successes: u32,
 }
 
 impl Default for Thresholds {
@@ -45,44 +46,6 @@ impl Default for Thresholds {
             failure_duration: Duration::ZERO,
             successes: 1,
         }
-    }
-}
-
-impl Check {
-    /// Reports fail only after `failures` consecutive failing runs (warn before that).
-    ///
-    /// Values below 1 count as 1. See the [module docs](crate::thresholds).
-    #[must_use]
-    pub fn failure_threshold(mut self, failures: u32) -> Self {
-        self.policy.thresholds.failures = failures.max(1);
-        self
-    }
-
-    /// Reports fail only once the check has been failing for at least `duration` (warn before
-    /// that). With [`Check::failure_threshold`] too, both must be reached.
-    #[must_use]
-    pub fn failure_duration(mut self, duration: Duration) -> Self {
-        self.policy.thresholds.failure_duration = duration;
-        self
-    }
-
-    /// Once failing, reports its status again only after `successes` consecutive non-failing
-    /// runs (fail before that). Values below 1 count as 1.
-    #[must_use]
-    pub fn success_threshold(mut self, successes: u32) -> Self {
-        self.policy.thresholds.successes = successes.max(1);
-        self
-    }
-
-    /// Sets all thresholds at once.
-    #[must_use]
-    pub fn thresholds(mut self, thresholds: Thresholds) -> Self {
-        self.policy.thresholds = Thresholds {
-            failures: thresholds.failures.max(1),
-            successes: thresholds.successes.max(1),
-            ..thresholds
-        };
-        self
     }
 }
 

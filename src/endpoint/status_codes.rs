@@ -1,0 +1,46 @@
+//! The HTTP status code of each kind of answer.
+
+use http::StatusCode;
+
+use crate::health::Status;
+
+/// HTTP status codes for each kind of answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StatusCodes {
+    /// Everything passes (default 200).
+    pub pass: StatusCode,
+    /// Degraded (default 200: still in rotation).
+    pub warn: StatusCode,
+    /// Failing (default 503).
+    pub fail: StatusCode,
+    /// Maintenance mode (default 299).
+    pub maintenance: StatusCode,
+    /// The path names a check that is not registered (default 404).
+    pub unknown_check: StatusCode,
+    /// A check panicked or could not be resolved ([`Check::unresolved`](crate::Check::unresolved)):
+    /// an error rather than a failure. `None` (the default) treats it as `fail`.
+    pub errored: Option<StatusCode>,
+}
+
+impl Default for StatusCodes {
+    fn default() -> Self {
+        StatusCodes {
+            pass: StatusCode::OK,
+            warn: StatusCode::OK,
+            fail: StatusCode::SERVICE_UNAVAILABLE,
+            maintenance: StatusCode::from_u16(299).unwrap_or(StatusCode::OK),
+            unknown_check: StatusCode::NOT_FOUND,
+            errored: None,
+        }
+    }
+}
+
+impl StatusCodes {
+    pub(crate) fn for_status(&self, status: Status) -> StatusCode {
+        match status {
+            Status::Pass => self.pass,
+            Status::Warn => self.warn,
+            Status::Fail => self.fail,
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Background checks: a check that runs on its own interval, in a task of its own (see
+//! [`Check::background`](crate::Check::background)).
+//!
+//! Tasks are started on write paths only (registering a check, setting the state); answering a
+//! probe reads the latest result and never starts work.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use futures_util::future::{Either, select};
+use tokio::sync::watch;
+
+use super::check::Check;
+use super::registry::Registry;
+use super::report::RunEnd;
+use super::run::Runner;
+use super::state::CheckState;
+use super::status::State;
+
+/// Starts the background task of `check` unless it runs already, the check is not a background
+/// check, the service is shutting down or there is no tokio runtime here.
+pub(crate) fn start(registry: &Arc<Registry>, check: &Check) {
+    let Some(interval) = check.policy.background else {
+        return;
+    };
+    let mut inner = check.state.lock();
+    if inner.task.as_ref().is_some_and(|task| !task.is_finished())
+        || registry.state() == State::ShuttingDown
+    {
+        return;
+    }
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    let task = Task {
+        registry: Arc::downgrade(registry),
+        state: Arc::downgrade(&check.state),
+        runner: Runner::of(check),
+        interval,
+        initial_delay: check.policy.initial_delay,
+    };
+    let lifecycle = registry.watch_state();
+    inner.task = Some(runtime.spawn(task.run(lifecycle)).abort_handle());
+}
+
+/// Starts every background task that is not running.
+pub(crate) fn start_all(registry: &Arc<Registry>) {
+    for check in registry.checks().iter() {
+        if check.is_background() && !check.state.has_task() {
+            start(registry, check);
+        }
+    }
+}
+
+/// What the task holds: weak references only, so that dropping the registry or the check ends it.
+struct Task {
+    registry: Weak<Registry>,
+    state: Weak<CheckState>,
+    runner: Runner,
+    interval: Duration,
+    initial_delay: Duration,
+}
+
+impl Task {
+    async fn run(self, mut lifecycle: watch::Receiver<State>) {
+        // Ends when the state becomes ShuttingDown or the last handle (the sender) is dropped.
+        let stopped = lifecycle.wait_for(|state| *state == State::ShuttingDown);
+        let work = Box::pin(self.work());
+        let stopped = Box::pin(stopped);
+        if let Either::Right(_) = select(work, stopped).await {
+            tracing::debug!("background check stopped: shutting down");
+        }
+    }
+
+    async fn work(self) {
+        tokio::time::sleep(self.initial_delay).await;
+        loop {
+            // Upgraded only for a moment: the task must not keep the registry alive.
+            {
+                let (Some(registry), Some(state)) = (self.registry.upgrade(), self.state.upgrade())
+                else {
+                    return;
+                };
+                if !registry.is_registered(&state) {
+                    return;
+                }
+            }
+            let Some(run) = self
+                .runner
+                .run_and_store(&self.registry, &self.state)
+                .await
+            else {
+                return;
+            };
+            if run.end == RunEnd::TimedOut {
+                tracing::debug!(check = %self.runner.name, "background check timed out");
+            }
+            tokio::time::sleep(self.interval).await;
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! The [`Health`] handle: what the application holds to register checks, declare groups, set
+//! the lifecycle state and maintenance mode, and observe changes.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, watch};
+
+use super::background;
+use super::changes::Change;
+use super::check::Check;
+use super::evaluate::{Selection, evaluate};
+use super::registry::Registry;
+use super::report::Report;
+use super::status::{Group, State, Status, Subject};
+
+/// A cheap, cloneable handle to the checks, groups and state of one service.
+///
+/// Every clone sees the same registry and state; changes take effect on the next probe.
+///
+/// ```
+/// use tower_health::{Check, Health, State};
+///
+/// let health = Health::new();
+/// health.register(Check::new("cache", || async { true }).liveness());
+/// health.set_state(State::Working);
+/// assert_eq!(health.state(), State::Working);
+/// health.deregister("cache");
+/// assert!(health.checks().is_empty());
+/// ```
+#[derive(Clone)]
+pub struct Health {
+    registry: Arc<Registry>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Health {
+    /// The timeout of a check that sets none: below the kubelet's default probe timeout of one
+    /// second, so a slow dependency fails its check instead of timing out the whole probe.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(800);
+
+    /// How long a check's result is reused when the check sets no cache time-to-live: one
+    /// second, below any probe period (the kubelet's `periodSeconds` is at least 1), so every
+    /// probe sees a result at most a second old while a probe storm runs each check once a
+    /// second at most.
+    pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(1);
+
+    /// An empty registry in the [`State::Unknown`] state, where the gates step aside: until the
+    /// application sets a state, the checks alone decide every answer.
+    pub fn new() -> Self {
+        Health {
+            registry: Arc::new(Registry::new(
+                Self::DEFAULT_TIMEOUT,
+                Self::DEFAULT_CACHE_TTL,
+            )),
+        }
+    }
+
+    /// Adds a check. Checks with the same name may coexist; use [`Health::replace`] to swap one.
+    ///
+    /// A [background](Check::background) check's task starts here when called inside a tokio
+    /// runtime.
+    pub fn register(&self, check: Check) {
+        let started = check.clone();
+        self.registry.update_checks(|checks| checks.push(check));
+        background::start(&self.registry, &started);
+    }
+
+    /// Replaces every check named like `check` with it (or adds it when there is none).
+    pub fn replace(&self, check: Check) {
+        let started = check.clone();
+        self.registry.update_checks(|checks| {
+            match checks.iter().position(|c| c.name == check.name) {
+                Some(first) => {
+                    let name = check.name.clone();
+                    checks[first] = check;
+                    let mut index = 0;
+                    checks.retain(|c| {
+                        let keep = c.name != name || index == first;
+                        index += 1;
+                        keep
+                    });
+                }
+                None => checks.push(check),
+            }
+        });
+        background::start(&self.registry, &started);
+    }
+
+    /// Removes every check named `name`; returns whether there was one.
+    pub fn deregister(&self, name: &str) -> bool {
+        let mut removed = false;
+        self.registry.update_checks(|checks| {
+            let before = checks.len();
+            checks.retain(|c| &*c.name != name);
+            removed = checks.len() != before;
+        });
+        if removed {
+            // A check registered under this name later starts afresh, without the old status.
+            self.registry.changes.forget(&Subject::Check(name.into()));
+        }
+        removed
+    }
+
+    /// The registered checks, in registration order.
+    pub fn checks(&self) -> Arc<[Check]> {
+        self.registry.checks()
+    }
+
+    /// Declares a group with its gate, replacing an earlier declaration of that name (the
+    /// built-in groups can be redefined too). A group that checks join without a declaration
+    /// is ungated.
+    pub fn add_group(&self, group: Group) {
+        self.registry.add_group(group);
+    }
+
+    /// The current lifecycle state.
+    pub fn state(&self) -> State {
+        self.registry.state()
+    }
+
+    /// Sets the lifecycle state; any transition is allowed and takes effect on the next probe.
+    ///
+    /// Leaving [`State::ShuttingDown`] restarts the background checks it stopped, as does any
+    /// call inside a tokio runtime for background checks registered outside one.
+    pub fn set_state(&self, state: State) {
+        if self.registry.server_missing() {
+            tracing::warn!(
+                "An attempt was made to set service state but health check is not running"
+            );
+        }
+        let old = self.registry.replace_state(state);
+        if old != state {
+            tracing::info!(from = %old, to = %state, "service state changed");
+        }
+        if state != State::ShuttingDown {
+            background::start_all(&self.registry);
+        }
+    }
+
+    /// A receiver that sees every state change.
+    pub fn watch_state(&self) -> watch::Receiver<State> {
+        self.registry.watch_state()
+    }
+
+    /// Switches maintenance mode on or off.
+    pub fn set_maintenance(&self, on: bool) {
+        self.registry.set_maintenance(on);
+    }
+
+    /// Also be in maintenance while a file exists at `path` (looked at on every probe that
+    /// honours maintenance); `None` stops looking.
+    pub fn set_maintenance_file(&self, path: Option<PathBuf>) {
+        self.registry.set_maintenance_file(path);
+    }
+
+    /// Whether maintenance mode is on, by toggle or by file.
+    pub fn in_maintenance(&self) -> bool {
+        self.registry.in_maintenance()
+    }
+
+    /// Sets the timeout of checks that set none.
+    pub fn set_default_timeout(&self, timeout: Duration) {
+        self.registry.set_default_timeout(timeout);
+    }
+
+    /// The timeout of checks that set none.
+    pub fn default_timeout(&self) -> Duration {
+        self.registry.default_timeout()
+    }
+
+    /// Sets the cache time-to-live of checks that set none; zero turns caching off (concurrent
+    /// requests still share a run in flight).
+    pub fn set_default_cache_ttl(&self, ttl: Duration) {
+        self.registry.set_default_cache_ttl(ttl);
+    }
+
+    /// The cache time-to-live of checks that set none.
+    pub fn default_cache_ttl(&self) -> Duration {
+        self.registry.default_cache_ttl()
+    }
+
+    /// A receiver of every status change: of the service and of each group when an evaluation
+    /// of the whole subject sees it, of a check's name after each of its runs.
+    ///
+    /// It keeps the last 256 changes a slow subscriber has not read; past that it reports
+    /// [`RecvError::Lagged`](broadcast::error::RecvError::Lagged) (read [`Health::watch`] for the
+    /// latest status then).
+    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
+        self.registry.changes.subscribe()
+    }
+
+    /// A receiver of the latest status recorded for `subject` (`None` until one is), updated on
+    /// every change.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use tower_health::{Check, Group, Health, Status, Subject};
+    ///
+    /// let health = Health::new();
+    /// health.register(Check::new("db", || async { false }));
+    /// let ready = health.watch(Subject::group(Group::READY));
+    /// health.evaluate(&Subject::group(Group::READY)).await;
+    /// assert_eq!(*ready.borrow(), Some(Status::Fail));
+    /// # }
+    /// ```
+    pub fn watch(&self, subject: Subject) -> watch::Receiver<Option<Status>> {
+        self.registry.changes.watch(subject)
+    }
+
+    /// Runs the checks of `subject` under its gate and adds them up, as an endpoint does;
+    /// `None` when it names checks of a name that is not registered.
+    pub async fn evaluate(&self, subject: &Subject) -> Option<Report> {
+        evaluate(
+            &self.registry,
+            &Selection::of(&self.registry, subject.clone()),
+        )
+        .await
+    }
+
+    /// What a service name stands for, the one rule for gRPC names: `""` is
+    /// [`Subject::Service`]; a group's name (a declared group, one that a registered check
+    /// joins, or the built-in ones by their long names `liveness`, `readiness` and `startup`
+    /// too) is [`Subject::Group`]; any other name is [`Subject::Check`].
+    ///
+    /// ```
+    /// use tower_health::{Check, Health, Subject};
+    ///
+    /// let health = Health::new();
+    /// health.register(Check::new("postgres", || async { true }).group("database"));
+    /// assert_eq!(health.subject(""), Subject::Service);
+    /// assert_eq!(health.subject("readiness"), Subject::group("ready"));
+    /// assert_eq!(health.subject("database"), Subject::group("database"));
+    /// assert_eq!(health.subject("postgres"), Subject::check("postgres"));
+    /// ```
+    pub fn subject(&self, name: &str) -> Subject {
+        if name.is_empty() {
+            Subject::Service
+        } else if let Some(group) = Group::alias(name) {
+            Subject::group(group)
+        } else if self.registry.has_group(name) {
+            Subject::group(name)
+        } else {
+            Subject::check(name)
+        }
+    }
+
+    pub(crate) fn registry(&self) -> &Arc<Registry> {
+        &self.registry
+    }
+
+    pub(crate) async fn evaluate_selection(&self, selection: &Selection) -> Option<Report> {
+        evaluate(&self.registry, selection).await
+    }
+
+    /// Whether `other` is a clone of this handle (the same registry and state).
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    pub(crate) fn same_handle(&self, other: &Health) -> bool {
+        Arc::ptr_eq(&self.registry, &other.registry)
+    }
+
+    /// Marks that the application meant to serve this handle on a server of its own, so setting
+    /// the state while none runs warns.
+    #[cfg_attr(not(feature = "listener"), allow(dead_code))]
+    pub(crate) fn expect_server(&self) {
+        self.registry.expect_server();
+    }
+
+    /// Counts a running server of this handle until the guard is dropped.
+    #[cfg_attr(not(feature = "listener"), allow(dead_code))]
+    pub(crate) fn serving(&self) -> Serving {
+        self.registry.expect_server();
+        self.registry.count_server(true);
+        Serving(self.clone())
+    }
+}
+
+/// A running server of a [`Health`] handle, counted until dropped.
+pub(crate) struct Serving(Health);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.registry.count_server(false);
+    }
+}
+
+impl fmt::Debug for Health {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Health")
+            .field("state", &self.state())
+            .field("checks", &self.checks().len())
+            .field("maintenance", &self.in_maintenance())
+            .finish()
+    }
+}

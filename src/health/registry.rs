@@ -1,0 +1,200 @@
+//! The data behind a [`Health`](crate::Health) handle: checks, groups, lifecycle state,
+//! maintenance mode, defaults and change records. It calls nothing out: running and evaluating
+//! read it from above.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::changes::Changes;
+use super::check::Check;
+use super::status::{Gate, Group, State, Subject};
+
+/// See the [module docs](self).
+pub(crate) struct Registry {
+    checks: RwLock<Arc<[Check]>>,
+    /// Declared groups, the built-in ones first.
+    groups: RwLock<Arc<[Group]>>,
+    state: watch::Sender<State>,
+    reached_working: AtomicBool,
+    maintenance: AtomicBool,
+    maintenance_file: RwLock<Option<PathBuf>>,
+    default_timeout_micros: AtomicU64,
+    default_cache_micros: AtomicU64,
+    pub(crate) changes: Changes,
+    /// Whether the application runs a server of its own for this handle (a standalone listener),
+    /// and how many of those are running: setting the state with none running is a mistake.
+    server_expected: AtomicBool,
+    servers: AtomicUsize,
+}
+
+fn read<T: Clone>(lock: &RwLock<T>) -> T {
+    lock.read().unwrap_or_else(|e| e.into_inner()).clone()
+}
+
+fn update<T: Clone>(lock: &RwLock<Arc<[T]>>, f: impl FnOnce(&mut Vec<T>)) {
+    let mut guard = lock.write().unwrap_or_else(|e| e.into_inner());
+    let mut items = guard.to_vec();
+    f(&mut items);
+    *guard = Arc::from(items);
+}
+
+impl Registry {
+    pub(crate) fn new(default_timeout: Duration, default_cache_ttl: Duration) -> Self {
+        Registry {
+            checks: RwLock::new(Arc::from(Vec::new())),
+            groups: RwLock::new(Arc::from(Group::built_in().to_vec())),
+            state: watch::Sender::new(State::Unknown),
+            reached_working: AtomicBool::new(false),
+            maintenance: AtomicBool::new(false),
+            maintenance_file: RwLock::new(None),
+            default_timeout_micros: AtomicU64::new(default_timeout.as_micros() as u64),
+            default_cache_micros: AtomicU64::new(default_cache_ttl.as_micros() as u64),
+            changes: Changes::new(),
+            server_expected: AtomicBool::new(false),
+            servers: AtomicUsize::new(0),
+        }
+    }
+
+    pub(crate) fn checks(&self) -> Arc<[Check]> {
+        read(&self.checks)
+    }
+
+    pub(crate) fn update_checks(&self, f: impl FnOnce(&mut Vec<Check>)) {
+        update(&self.checks, f);
+    }
+
+    pub(crate) fn is_registered(&self, state: &Arc<super::state::CheckState>) -> bool {
+        self.checks()
+            .iter()
+            .any(|check| Arc::ptr_eq(&check.state, state))
+    }
+
+    /// Declares `group`, replacing a declaration of the same name.
+    pub(crate) fn add_group(&self, group: Group) {
+        update(&self.groups, |groups| {
+            match groups.iter_mut().find(|known| known.name == group.name) {
+                Some(known) => *known = group,
+                None => groups.push(group),
+            }
+        });
+    }
+
+    /// The declaration of the group `name`, or an ungated group when it was never declared.
+    pub(crate) fn group(&self, name: &str) -> Group {
+        let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
+        groups
+            .iter()
+            .find(|group| *group.name == *name)
+            .cloned()
+            .unwrap_or_else(|| Group::new(name))
+    }
+
+    /// Whether the group `name` exists: declared (the built-in ones always are) or joined by a
+    /// registered check.
+    pub(crate) fn has_group(&self, name: &str) -> bool {
+        let declared = self.groups.read().unwrap_or_else(|e| e.into_inner());
+        declared.iter().any(|group| *group.name == *name)
+            || self.checks().iter().any(|check| check.in_group(name))
+    }
+
+    /// How `subject` is gated, and whether maintenance mode answers it.
+    pub(crate) fn gate_of(&self, subject: &Subject) -> (Gate, bool) {
+        match subject {
+            Subject::Service => (Gate::Working, true),
+            Subject::Group(name) => {
+                let group = self.group(name);
+                (group.gate, group.maintenance)
+            }
+            Subject::Check(_) => (Gate::None, false),
+        }
+    }
+
+    pub(crate) fn state(&self) -> State {
+        *self.state.borrow()
+    }
+
+    /// Sets the state; returns the one before.
+    pub(crate) fn replace_state(&self, state: State) -> State {
+        if state == State::Working {
+            self.reached_working.store(true, Ordering::Relaxed);
+        }
+        self.state.send_replace(state)
+    }
+
+    pub(crate) fn watch_state(&self) -> watch::Receiver<State> {
+        self.state.subscribe()
+    }
+
+    pub(crate) fn has_started(&self) -> bool {
+        self.reached_working.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_maintenance(&self, on: bool) {
+        self.maintenance.store(on, Ordering::Relaxed);
+    }
+
+    pub(crate) fn set_maintenance_file(&self, path: Option<PathBuf>) {
+        *self
+            .maintenance_file
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = path;
+    }
+
+    pub(crate) fn in_maintenance(&self) -> bool {
+        if self.maintenance.load(Ordering::Relaxed) {
+            return true;
+        }
+        let file = self
+            .maintenance_file
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        file.as_deref().is_some_and(|path| path.exists())
+    }
+
+    pub(crate) fn set_default_timeout(&self, timeout: Duration) {
+        self.default_timeout_micros
+            .store(timeout.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn default_timeout(&self) -> Duration {
+        Duration::from_micros(self.default_timeout_micros.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_default_cache_ttl(&self, ttl: Duration) {
+        self.default_cache_micros
+            .store(ttl.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    pub(crate) fn default_cache_ttl(&self) -> Duration {
+        Duration::from_micros(self.default_cache_micros.load(Ordering::Relaxed))
+    }
+
+    /// The cache time-to-live of `check`.
+    pub(crate) fn cache_ttl(&self, check: &Check) -> Duration {
+        check
+            .policy
+            .cache
+            .unwrap_or_else(|| self.default_cache_ttl())
+    }
+
+    /// Whether a server of this handle was expected but none runs.
+    pub(crate) fn server_missing(&self) -> bool {
+        self.server_expected.load(Ordering::Relaxed) && self.servers.load(Ordering::Relaxed) == 0
+    }
+
+    pub(crate) fn expect_server(&self) {
+        self.server_expected.store(true, Ordering::Relaxed);
+    }
+
+    pub(crate) fn count_server(&self, running: bool) {
+        if running {
+            self.servers.fetch_add(1, Ordering::Relaxed);
+        } else {
+            self.servers.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! What an evaluation found: a [`Report`] of [`CheckReport`]s.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use super::result::CheckResult;
+use super::status::{State, Status};
+
+/// How a run of a check ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RunEnd {
+    /// The check returned a result.
+    Completed,
+    /// The check ran past its timeout and was stopped; the result fails.
+    TimedOut,
+    /// The check panicked; the result fails.
+    Panicked,
+    /// The check could not be resolved ([`Check::unresolved`](crate::Check::unresolved)) and did not run; the result fails.
+    Unresolved,
+    /// A [background](crate::Check::background) check has no result yet: it fails (warns in
+    /// the `live` group) with the message `not yet run`.
+    NotYetRun,
+}
+
+/// The result of one check, with when and how it ran.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CheckReport {
+    /// The check's name.
+    pub name: Arc<str>,
+    /// The result's component type, else the check's.
+    pub component_type: Option<Arc<str>>,
+    /// Whether a failure fails the aggregate (otherwise it warns).
+    pub critical: bool,
+    /// What the check returned (or the failure standing in for a timeout or panic).
+    pub result: CheckResult,
+    /// When the run that produced the result started (an older run's when the result is cached).
+    pub time: SystemTime,
+    /// How long it took.
+    pub duration: Duration,
+    /// How it ended.
+    pub end: RunEnd,
+}
+
+impl CheckReport {
+    /// The check's own status.
+    pub fn status(&self) -> Status {
+        self.result.status
+    }
+
+    /// What this check adds to the aggregate: a non-critical failure only warns.
+    pub fn contribution(&self) -> Status {
+        match self.result.status {
+            Status::Fail if !self.critical => Status::Warn,
+            status => status,
+        }
+    }
+}
+
+/// The outcome of a probe: the checks it ran and the status they add up to.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Report {
+    /// The aggregate: the worst of the checks' contributions and the lifecycle gate.
+    pub status: Status,
+    /// Each check that ran, in registration order.
+    pub checks: Vec<CheckReport>,
+    /// Names the request excluded from the run.
+    pub excluded: Vec<Arc<str>>,
+    /// Names the request asked to exclude that matched no check.
+    pub unknown_excludes: Vec<String>,
+    /// The lifecycle gate's verdict when it is not passing, with the reason.
+    pub gate: Option<(Status, String)>,
+    /// The lifecycle state the gate judged (read once, so a format's notes match the status).
+    pub state: State,
+}
+
+impl Report {
+    /// Whether any check panicked.
+    pub fn panicked(&self) -> bool {
+        self.checks.iter().any(|c| c.end == RunEnd::Panicked)
+    }
+
+    /// Whether any check panicked or could not be resolved: an error rather than a failure.
+    pub fn errored(&self) -> bool {
+        self.checks
+            .iter()
+            .any(|c| matches!(c.end, RunEnd::Panicked | RunEnd::Unresolved))
+    }
+
+    /// The names of checks that are not passing, comma-separated (for logs and change events).
+    pub fn not_passing(&self) -> Option<String> {
+        let names: Vec<&str> = self
+            .checks
+            .iter()
+            .filter(|c| c.status() != Status::Pass)
+            .map(|c| &*c.name)
+            .collect();
+        let gate = self.gate.as_ref().map(|(_, why)| why.as_str());
+        let parts: Vec<&str> = gate.into_iter().chain(names).collect();
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+}

@@ -1,0 +1,258 @@
+//! The [`HealthLayer`]: which endpoints a layer answers, and from which [`Health`] handle.
+
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
+use tower_layer::Layer;
+
+use super::answer::EndpointHandler;
+use super::routes::Routes;
+use super::service::HealthService;
+use crate::endpoint::{Defaults, Details, Endpoint, PathPattern, StatusCodes};
+use crate::format::Format;
+use crate::health::Health;
+
+/// A [`Layer`] that answers health probes and passes every other request to the inner service.
+///
+/// By default it answers, under the prefix `/health`:
+///
+/// | path | checks | gated by |
+/// |---|---|---|
+/// | `/health` | all | working state, maintenance |
+/// | `/health/{group}` | the group's: `live`, `ready`, `startup` and every other group | the group's gate |
+/// | `/health/{group}/{check}` | the checks of that name in the group | nothing |
+///
+/// A path under the prefix that names no group passes through to the inner service.
+///
+/// A layer built with `new()` alone owns a [`Health`] handle with no checks, whose gates step
+/// aside until a state is set, so liveness and readiness simply pass; [`HealthLayer::health`]
+/// hands it the application's handle instead.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use http::{Request, Response, StatusCode};
+/// use tower::{ServiceBuilder, ServiceExt};
+/// use tower_health::{Check, Health, HealthLayer};
+///
+/// let health = Health::new();
+/// health.register(Check::new("postgres", || async { true }).readiness().group("database"));
+/// let service = ServiceBuilder::new()
+///     .layer(HealthLayer::new().health(health))
+///     .service_fn(|_: Request<String>| async { Ok::<_, std::convert::Infallible>(Response::new(String::from("app"))) });
+/// for (path, status) in [
+///     ("/health/ready", StatusCode::OK),
+///     ("/health/database/postgres", StatusCode::OK),
+///     ("/health/database/nope", StatusCode::NOT_FOUND),
+/// ] {
+///     let request = Request::get(path).body(String::new()).unwrap();
+///     assert_eq!(service.clone().oneshot(request).await.unwrap().status(), status, "{path}");
+/// }
+/// // No group is named `orders`: the application answers.
+/// let request = Request::get("/health/orders").body(String::new()).unwrap();
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), StatusCode::OK);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct HealthLayer {
+    health: Health,
+    config: Arc<Config>,
+}
+
+#[derive(Clone, Default)]
+struct Config {
+    defaults: Defaults,
+    endpoints: Vec<Endpoint>,
+    #[cfg(feature = "grpc")]
+    grpc: Option<std::time::Duration>,
+    routes: OnceLock<Arc<Routes>>,
+}
+
+impl Default for HealthLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HealthLayer {
+    /// The layer with its default endpoints and a [`Health`] handle of its own.
+    pub fn new() -> Self {
+        HealthLayer {
+            health: Health::new(),
+            config: Arc::default(),
+        }
+    }
+
+    /// A layer answering exactly `endpoints` (such as a [preset](crate::preset)), without the
+    /// default ones: every other path reaches the inner service.
+    ///
+    /// ```
+    /// use tower_health::{HealthLayer, preset};
+    ///
+    /// let layer = HealthLayer::with_endpoints(preset::FlaskHealthz::new());
+    /// ```
+    pub fn with_endpoints(endpoints: impl IntoIterator<Item = Endpoint>) -> Self {
+        Self::new().without_default_endpoints().endpoints(endpoints)
+    }
+
+    fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        let config = Arc::make_mut(&mut self.config);
+        f(config);
+        config.routes = OnceLock::new();
+        self
+    }
+
+    /// Serves the checks and state of `health`, the application's handle.
+    #[must_use]
+    pub fn health(mut self, health: Health) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// The handle this layer serves.
+    pub fn handle(&self) -> &Health {
+        &self.health
+    }
+
+    /// Moves the default endpoints under `prefix` (default `/health`).
+    ///
+    /// # Panics
+    ///
+    /// When `prefix` is empty or `/`: the service endpoint would have no path, and the group
+    /// endpoints would take over one-segment paths of the application.
+    #[must_use]
+    pub fn prefix(self, prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into().trim_end_matches('/').to_owned();
+        assert!(
+            !prefix.is_empty(),
+            "the health prefix must not be empty or `/`: the default endpoints need a path of their own"
+        );
+        self.configure(|config| config.defaults.prefix = prefix)
+    }
+
+    /// Leaves out the default endpoints (keep only those added with [`HealthLayer::endpoint`]).
+    #[must_use]
+    pub fn without_default_endpoints(self) -> Self {
+        self.configure(|config| config.defaults.enabled = false)
+    }
+
+    /// The format of the default endpoints (default [`HealthJson`](crate::format::HealthJson)).
+    #[must_use]
+    pub fn format(self, format: impl Format) -> Self {
+        self.configure(|config| config.defaults.format = Arc::new(format))
+    }
+
+    /// The details policy of the default endpoints (default [`Details::Never`]).
+    #[must_use]
+    pub fn details(self, details: Details) -> Self {
+        self.configure(|config| config.defaults.details = details)
+    }
+
+    /// The status codes of the default endpoints.
+    #[must_use]
+    pub fn status_codes(self, codes: StatusCodes) -> Self {
+        self.configure(|config| config.defaults.codes = codes)
+    }
+
+    /// Leaves 200 answers of the default endpoints out of the per-request log.
+    #[must_use]
+    pub fn no_log(self) -> Self {
+        self.configure(|config| config.defaults.no_log = true)
+    }
+
+    /// Adds an endpoint, matched after those added before it and before the defaults (so an
+    /// endpoint at a default path, such as `/health`, replaces the default one).
+    #[must_use]
+    pub fn endpoint(self, endpoint: Endpoint) -> Self {
+        self.configure(|config| config.endpoints.push(endpoint))
+    }
+
+    /// Adds several endpoints, such as a [preset](crate::preset), in order.
+    ///
+    /// ```
+    /// use tower_health::{HealthLayer, preset};
+    ///
+    /// // Kubernetes paths next to the default `/health` endpoints.
+    /// let layer = HealthLayer::new().endpoints(preset::Kubernetes::new());
+    /// ```
+    #[must_use]
+    pub fn endpoints(self, endpoints: impl IntoIterator<Item = Endpoint>) -> Self {
+        self.configure(|config| config.endpoints.extend(endpoints))
+    }
+
+    /// Also answers the gRPC health protocol, `grpc.health.v1.Health` `Check` and `Watch`, from
+    /// this layer's [`Health`] handle (see the [`grpc`](crate::grpc) module). Feature `grpc`.
+    ///
+    /// ```
+    /// use tower_health::HealthLayer;
+    ///
+    /// let layer = HealthLayer::new().grpc();
+    /// // tonic::transport::Server::builder().layer(layer) ...
+    /// # drop(layer);
+    /// ```
+    #[cfg(feature = "grpc")]
+    #[must_use]
+    pub fn grpc(self) -> Self {
+        self.grpc_watch_interval(crate::grpc::GrpcHealth::DEFAULT_WATCH_INTERVAL)
+    }
+
+    /// [`HealthLayer::grpc`] with open `Watch` streams re-evaluating every `interval`.
+    #[cfg(feature = "grpc")]
+    #[must_use]
+    pub fn grpc_watch_interval(self, interval: std::time::Duration) -> Self {
+        self.configure(|config| config.grpc = Some(interval))
+    }
+
+    /// The first path this layer answers, for logs that name one.
+    #[cfg_attr(not(feature = "listener"), allow(dead_code))]
+    pub(crate) fn first_path(&self) -> String {
+        let config = &self.config;
+        match config.endpoints.first().map(|endpoint| &endpoint.path) {
+            Some(PathPattern::Exact(path)) => path.to_string(),
+            Some(PathPattern::PerCheck(prefix)) => format!("{prefix}/{{name}}"),
+            Some(PathPattern::Groups(prefix)) => format!("{prefix}/{{group}}"),
+            None => config.defaults.prefix.clone(),
+        }
+    }
+
+    fn routes(&self) -> Arc<Routes> {
+        self.config
+            .routes
+            .get_or_init(|| Arc::new(self.config.build_routes()))
+            .clone()
+    }
+}
+
+impl Config {
+    fn build_routes(&self) -> Routes {
+        let mut routes = Routes::default();
+        for endpoint in self.endpoints.iter().cloned().chain(self.defaults.endpoints()) {
+            routes.push(endpoint.path.clone(), Arc::new(EndpointHandler(endpoint)));
+        }
+        #[cfg(feature = "grpc")]
+        if let Some(interval) = self.grpc {
+            let (pattern, handler) = super::grpc::route(interval);
+            routes.push(pattern, handler);
+        }
+        routes
+    }
+}
+
+impl fmt::Debug for HealthLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HealthLayer")
+            .field("health", &self.health)
+            .field("prefix", &self.config.defaults.prefix)
+            .field("endpoints", &self.config.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for HealthLayer {
+    type Service = HealthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HealthService::new(inner, self.health.clone(), self.routes())
+    }
+}

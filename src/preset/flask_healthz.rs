@@ -1,0 +1,88 @@
+//! flask-healthz's endpoints.
+
+use http::{Method, StatusCode};
+
+use crate::endpoint::{Details, Endpoint, StatusCodes};
+use crate::format::ProblemJson;
+
+/// flask-healthz's `/healthz/NAME`: the checks named `NAME`, looked up on every request, as
+/// `application/problem+json` `{"status", "title"}`: 200 `OK`, 503 with the check's message,
+/// 404 `The NAME check endpoint is not setup`, 500 for a check that panics or is
+/// [unresolved](crate::Check::unresolved) (`The NAME check function could not be imported`).
+/// `GET`, `HEAD`, and `OPTIONS` answered with `Allow`; other methods 405.
+///
+/// ```
+/// use tower_health::{Check, Health, HealthLayer, preset::FlaskHealthz};
+///
+/// let health = Health::new();
+/// health.register(Check::new("live", || async {}));
+/// health.register(Check::new("ready", || async { Err::<(), _>("database is down") }));
+/// let layer = HealthLayer::with_endpoints(FlaskHealthz::new().no_log()).health(health);
+/// ```
+#[derive(Clone, Debug)]
+pub struct FlaskHealthz {
+    prefix: String,
+    no_log: bool,
+    details: Details,
+}
+
+impl Default for FlaskHealthz {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FlaskHealthz {
+    /// `/healthz/NAME`, withholding failure messages, logging every answer.
+    pub fn new() -> Self {
+        FlaskHealthz {
+            prefix: "/healthz".to_owned(),
+            no_log: false,
+            details: Details::Never,
+        }
+    }
+
+    /// Serves under `prefix` instead (flask-healthz's blueprint `url_prefix`).
+    #[must_use]
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// Leaves 200 answers out of the per-request log (flask-healthz's `no_log`);
+    /// failures are still logged.
+    #[must_use]
+    pub fn no_log(mut self) -> Self {
+        self.no_log = true;
+        self
+    }
+
+    /// Whether a failing check's message is the `title` (default never: the title is then the
+    /// reason phrase; `Details::Always` is flask-healthz's behaviour).
+    #[must_use]
+    pub fn details(mut self, details: Details) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// The endpoints.
+    #[must_use]
+    pub fn endpoints(self) -> Vec<Endpoint> {
+        let endpoint = Endpoint::new(self.prefix)
+            .per_check()
+            .methods([Method::GET, Method::HEAD, Method::OPTIONS])
+            .details(self.details)
+            .status_codes(StatusCodes {
+                errored: Some(StatusCode::INTERNAL_SERVER_ERROR),
+                ..StatusCodes::default()
+            })
+            .format(ProblemJson);
+        vec![if self.no_log {
+            endpoint.no_log()
+        } else {
+            endpoint
+        }]
+    }
+}
+
+super::into_endpoints!(FlaskHealthz);

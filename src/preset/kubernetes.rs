@@ -1,0 +1,81 @@
+//! The Kubernetes API server's `/livez` and `/readyz`.
+
+use http::StatusCode;
+
+use crate::endpoint::{Details, Endpoint, StatusCodes};
+use crate::format::KubernetesText;
+use crate::health::{Group, Subject};
+
+/// The Kubernetes API server's `/livez` and `/readyz`, with `?verbose` and `?exclude=NAME`, and
+/// `/livez/NAME`, `/readyz/NAME` for one check, in its text format (`ok`, `[+]db ok`,
+/// `[-]db failed: reason withheld`, `livez check passed`).
+///
+/// `/livez` answers the `live` group, ungated; `/readyz` the `ready` group, gated by the
+/// working state and by maintenance mode. Failures answer 500; the aggregate endpoints withhold
+/// the reasons (they are logged). The single-check ones withhold them too unless
+/// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
+/// `.details(Details::Always)` answers exactly as it does, to anyone who can reach the port.
+///
+/// ```
+/// use tower_health::{HealthLayer, preset::Kubernetes};
+///
+/// let layer = HealthLayer::with_endpoints(Kubernetes::new());
+/// ```
+#[derive(Clone, Debug)]
+pub struct Kubernetes {
+    details: Details,
+}
+
+impl Default for Kubernetes {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Kubernetes {
+    /// The four paths, withholding reasons everywhere.
+    pub fn new() -> Self {
+        Kubernetes {
+            details: Details::Never,
+        }
+    }
+
+    /// Whether `/livez/NAME` and `/readyz/NAME` show the reason of a failure (default never;
+    /// `Details::Always` is the Kubernetes API server's behaviour).
+    #[must_use]
+    pub fn details(mut self, details: Details) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// The endpoints.
+    #[must_use]
+    pub fn endpoints(self) -> Vec<Endpoint> {
+        let codes = StatusCodes {
+            fail: StatusCode::INTERNAL_SERVER_ERROR,
+            maintenance: StatusCode::INTERNAL_SERVER_ERROR,
+            errored: Some(StatusCode::INTERNAL_SERVER_ERROR),
+            ..StatusCodes::default()
+        };
+        let paths = [(Group::LIVE, "livez"), (Group::READY, "readyz")];
+        let aggregate = paths.map(|(group, name)| {
+            Endpoint::new(format!("/{name}"))
+                .subject(Subject::group(group))
+                .verbose_param("verbose")
+                .exclude_param("exclude")
+                .status_codes(codes)
+                .format(KubernetesText::new(name))
+        });
+        let single = paths.map(|(group, name)| {
+            Endpoint::new(format!("/{name}"))
+                .subject(Subject::group(group))
+                .per_check()
+                .status_codes(codes)
+                .details(self.details.clone())
+                .format(KubernetesText::single())
+        });
+        aggregate.into_iter().chain(single).collect()
+    }
+}
+
+super::into_endpoints!(Kubernetes);
