@@ -10,7 +10,7 @@ mod serve;
 use axum::{Router, routing::get};
 use serde_json::json;
 use tower_health::format::Environ;
-use tower_health::{Check, CheckResult, Health, HealthLayer, preset::Heartbeat};
+use tower_health::{Check, CheckResult, Health, HealthLayer, preset::OarepoHeartbeat};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -29,7 +29,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health)
-            .endpoints(Heartbeat::new().environ(environ)),
+            .endpoints(OarepoHeartbeat::new().environ(environ)),
     );
     let paths = [
         "/.well-known/heartbeat/readiness",

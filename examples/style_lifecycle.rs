@@ -10,7 +10,7 @@ mod serve;
 
 use axum::{Router, routing::get};
 use tower_health::listener::{HealthListener, ListenerConfig};
-use tower_health::{Health, HealthLayer, State, preset::Lifecycle};
+use tower_health::{Health, HealthLayer, State, preset::Py12fCommon};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         HealthLayer::new()
             .health(health.clone())
             .without_default_endpoints()
-            .endpoints(Lifecycle::new("orders")),
+            .endpoints(Py12fCommon::new("orders")),
     )
     .await?;
     health.set_state(State::WarmingUp);

@@ -9,22 +9,23 @@
 mod serve;
 
 use axum::{Router, routing::get};
-use tower_health::format::PlainText;
-use tower_health::{Check, Health, HealthLayer, preset::Maintenance};
+use tower_health::{Check, Health, HealthLayer, preset::PyramidHealth};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let health = Health::new();
     health.set_maintenance_file(Some("/tmp/maintenance".into()));
-    health.register(Check::new("db", || async { PlainText::report("OK", None) }));
+    health.register(Check::new("db", || async {
+        PyramidHealth::report("OK", None)
+    }));
     health.register(Check::new("cache", || async {
-        PlainText::report("NOK", Some("evicting"))
+        PyramidHealth::report("NOK", Some("evicting"))
     }));
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health)
             .without_default_endpoints()
-            .endpoints(Maintenance::new()),
+            .endpoints(PyramidHealth::new()),
     );
     serve::serve(app, 3003, &["/health", "/health?checks=all"]).await
 }

@@ -8,7 +8,7 @@
 mod serve;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, Health, HealthLayer, preset::Named};
+use tower_health::{Check, Health, HealthLayer, preset::FlaskHealthz};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -20,7 +20,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health)
-            .endpoints(Named::new().no_log()),
+            .endpoints(FlaskHealthz::new().no_log()),
     );
     serve::serve(
         app,

@@ -59,10 +59,7 @@ pub(crate) enum RunChecks {
     Never,
     /// Only when the query parameter `param` has one of `values` (compared ignoring case); the
     /// last occurrence decides, and a form body is read only when the query does not name it.
-    WhenParam {
-        param: String,
-        values: Vec<String>,
-    },
+    WhenParam { param: String, values: Vec<String> },
 }
 
 /// One health path and how it answers. See the [module docs](self).

@@ -77,7 +77,14 @@ mod tests {
     fn exact_patterns_match_only_the_exact_path() {
         let pattern = PathPattern::Exact("/health".into());
         assert_eq!(pattern.matches("/health"), Some(Target::default()));
-        for miss in ["/health/", "/HEALTH", "//health", "/healthz", "/health/x", ""] {
+        for miss in [
+            "/health/",
+            "/HEALTH",
+            "//health",
+            "/healthz",
+            "/health/x",
+            "",
+        ] {
             assert_eq!(pattern.matches(miss), None, "{miss}");
         }
     }
@@ -103,9 +110,17 @@ mod tests {
     #[test]
     fn group_patterns_take_a_group_and_maybe_a_check() {
         let pattern = PathPattern::Groups("/health".into());
-        let target = |group, check| Some(Target { group: Some(group), check });
+        let target = |group, check| {
+            Some(Target {
+                group: Some(group),
+                check,
+            })
+        };
         assert_eq!(pattern.matches("/health/ready"), target("ready", None));
-        assert_eq!(pattern.matches("/health/database/pg"), target("database", Some("pg")));
+        assert_eq!(
+            pattern.matches("/health/database/pg"),
+            target("database", Some("pg"))
+        );
         for miss in [
             "/health",
             "/health/",

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::content_type::HEALTH_JSON;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::health::Status;
 use crate::health::CheckReport;
+use crate::health::Status;
 
 /// The health+json format (the default).
 ///

@@ -4,8 +4,8 @@ use serde_json::Value;
 
 use super::content_type::TEXT_PLAIN;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::health::Status;
 use crate::health::CheckReport;
+use crate::health::Status;
 
 /// The data key holding a check's own status string (see
 /// [`PyramidHealth::report`](crate::preset::PyramidHealth::report)).
@@ -115,9 +115,15 @@ mod tests {
 
     #[test]
     fn only_exactly_ok_passes() {
-        assert_eq!(crate::preset::PyramidHealth::report("OK", None).status, Status::Pass);
+        assert_eq!(
+            crate::preset::PyramidHealth::report("OK", None).status,
+            Status::Pass
+        );
         for status in ["ok", "NOK", "ERROR", ""] {
-            assert_eq!(crate::preset::PyramidHealth::report(status, None).status, Status::Fail);
+            assert_eq!(
+                crate::preset::PyramidHealth::report(status, None).status,
+                Status::Fail
+            );
         }
     }
 }

@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::content_type::PROBLEM_JSON;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::health::Status;
 use crate::health::RunEnd;
+use crate::health::Status;
 
 /// `{"status": CODE, "title": TEXT}` for a named check, as flask-healthz answers:
 ///

@@ -85,11 +85,7 @@ impl Task {
                     return;
                 }
             }
-            let Some(run) = self
-                .runner
-                .run_and_store(&self.registry, &self.state)
-                .await
-            else {
+            let Some(run) = self.runner.run_and_store(&self.registry, &self.state).await else {
                 return;
             };
             if run.end == RunEnd::TimedOut {

@@ -13,15 +13,18 @@
 //! health.register(Check::new("db", || async { false }).group("database"));
 //! let mut changes = health.subscribe();
 //! health.evaluate(&Subject::group("database")).await;
-//! let change = changes.recv().await.unwrap();
-//! assert_eq!(change.subject, Subject::group("database"));
-//! assert_eq!((change.old, change.new), (None, Status::Fail));
+//! // The run records the check's name first, then the evaluation its group.
+//! let check = changes.recv().await.unwrap();
+//! assert_eq!(check.subject, Subject::check("db"));
+//! let group = changes.recv().await.unwrap();
+//! assert_eq!(group.subject, Subject::group("database"));
+//! assert_eq!((group.old, group.new), (None, Status::Fail));
 //! # }
 //! ```
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use tokio::sync::{broadcast, watch};
 

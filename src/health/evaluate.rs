@@ -264,22 +264,40 @@ mod tests {
     #[tokio::test]
     async fn groups_select_their_checks_and_carry_their_gates() {
         let health = Health::new();
-        health.register(Check::new("postgres", || async { true }).readiness().group("database"));
-        health.register(Check::new("cache", || async { false }).group("database").non_critical());
+        health.register(
+            Check::new("postgres", || async { true })
+                .readiness()
+                .group("database"),
+        );
+        health.register(
+            Check::new("cache", || async { false })
+                .group("database")
+                .non_critical(),
+        );
         health.register(Check::new("disk", || async { true }).liveness());
         let names = |report: &Report| -> Vec<String> {
             report.checks.iter().map(|c| c.name.to_string()).collect()
         };
         let database = health.evaluate(&Subject::group("database")).await.unwrap();
         assert_eq!(names(&database), ["postgres", "cache"]);
-        assert_eq!(database.status, Status::Warn, "a non-critical failure warns");
-        let ready = health.evaluate(&Subject::group(Group::READY)).await.unwrap();
+        assert_eq!(
+            database.status,
+            Status::Warn,
+            "a non-critical failure warns"
+        );
+        let ready = health
+            .evaluate(&Subject::group(Group::READY))
+            .await
+            .unwrap();
         assert_eq!(names(&ready), ["postgres"]);
         let live = health.evaluate(&Subject::group(Group::LIVE)).await.unwrap();
         assert_eq!(names(&live), ["disk"]);
 
         health.set_state(crate::State::WarmingUp);
-        let ready = health.evaluate(&Subject::group(Group::READY)).await.unwrap();
+        let ready = health
+            .evaluate(&Subject::group(Group::READY))
+            .await
+            .unwrap();
         assert_eq!(ready.status, Status::Fail, "readiness is gated");
         let database = health.evaluate(&Subject::group("database")).await.unwrap();
         assert_eq!(database.status, Status::Warn, "an undeclared group is not");

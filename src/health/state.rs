@@ -27,7 +27,12 @@ pub(crate) struct FinishedRun {
 }
 
 impl FinishedRun {
-    pub(crate) fn new(result: CheckResult, time: SystemTime, duration: Duration, end: RunEnd) -> Self {
+    pub(crate) fn new(
+        result: CheckResult,
+        time: SystemTime,
+        duration: Duration,
+        end: RunEnd,
+    ) -> Self {
         FinishedRun {
             result,
             time,

@@ -122,7 +122,8 @@ impl Gate {
 /// | [`Group::READY`] `ready` | [`Gate::Working`] | answers it |
 /// | [`Group::STARTUP`] `startup` | [`Gate::Started`] | ignored |
 ///
-/// Any other group is ungated until the application declares it with
+/// Group names appear in paths as they are (they are not percent-decoded, unlike check names):
+/// give groups names made of path-safe characters. Any other group is ungated until the application declares it with
 /// [`Health::add_group`](crate::Health::add_group), which also redefines a built-in one.
 ///
 /// ```

@@ -29,7 +29,10 @@ pub(crate) fn route(interval: Duration) -> (PathPattern, Arc<dyn Handler>) {
         interval,
         service: Mutex::new(None),
     };
-    (PathPattern::PerCheck(SERVICE_PATH.into()), Arc::new(handler))
+    (
+        PathPattern::PerCheck(SERVICE_PATH.into()),
+        Arc::new(handler),
+    )
 }
 
 /// Answers `/grpc.health.v1.Health/{method}` in the layer with the generated server.

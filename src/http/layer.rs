@@ -227,7 +227,12 @@ impl HealthLayer {
 impl Config {
     fn build_routes(&self) -> Routes {
         let mut routes = Routes::default();
-        for endpoint in self.endpoints.iter().cloned().chain(self.defaults.endpoints()) {
+        for endpoint in self
+            .endpoints
+            .iter()
+            .cloned()
+            .chain(self.defaults.endpoints())
+        {
             routes.push(endpoint.path.clone(), Arc::new(EndpointHandler(endpoint)));
         }
         #[cfg(feature = "grpc")]

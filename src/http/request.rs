@@ -73,12 +73,13 @@ impl HealthRequest {
     }
 }
 
-/// The group and check a path names, decoded.
+/// The group and check a path names.
 pub(crate) type PathNames = (Option<Box<str>>, Option<Box<str>>);
 
-/// The names `target` carries, decoded.
+/// The names `target` carries: the group as written (it matched a group's name so), the
+/// check decoded.
 pub(crate) fn path_names(target: Target<'_>) -> PathNames {
-    (target.group.map(decode), target.check.map(decode))
+    (target.group.map(Box::from), target.check.map(decode))
 }
 
 /// A name a path segment carries, percent-decoded (`my%20db` is `my db`). A decoding that is
@@ -144,8 +145,14 @@ mod tests {
         let endpoint = Endpoint::new("/health").run_checks_when("checks", ["true", "all"]);
         assert_eq!(params(&endpoint, "").run_checks, None);
         assert_eq!(params(&endpoint, "checks=ALL").run_checks, Some(true));
-        assert_eq!(params(&endpoint, "checks=all&checks=1").run_checks, Some(false));
-        assert_eq!(params(&endpoint, "checks=1&checks=true").run_checks, Some(true));
+        assert_eq!(
+            params(&endpoint, "checks=all&checks=1").run_checks,
+            Some(false)
+        );
+        assert_eq!(
+            params(&endpoint, "checks=1&checks=true").run_checks,
+            Some(true)
+        );
         assert_eq!(params(&endpoint, "other=all").run_checks, None);
     }
 

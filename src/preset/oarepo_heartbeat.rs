@@ -73,15 +73,16 @@ impl OarepoHeartbeat {
                 .maintenance(false)
                 .any_method()
         };
-        let mut endpoints: Vec<Endpoint> = [("readiness", Group::READY), ("liveliness", Group::LIVE)]
-            .into_iter()
-            .map(|(path, group)| {
-                ungated(path)
-                    .subject(Subject::group(group))
-                    .status_codes(codes)
-                    .format(HeartbeatJson)
-            })
-            .collect();
+        let mut endpoints: Vec<Endpoint> =
+            [("readiness", Group::READY), ("liveliness", Group::LIVE)]
+                .into_iter()
+                .map(|(path, group)| {
+                    ungated(path)
+                        .subject(Subject::group(group))
+                        .status_codes(codes)
+                        .format(HeartbeatJson)
+                })
+                .collect();
         if let Some(environ) = self.environ {
             endpoints.push(ungated("environ").without_checks().format(environ));
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
-use tower_health::{Check, CheckReport, Details, Health, HealthLayer, Selection, State};
+use tower_health::{Check, CheckReport, Details, Health, HealthLayer, State, Subject};
 
 use crate::common::{TestServer, get, serve_axum};
 
@@ -20,7 +20,7 @@ pub async fn run(check: Check) -> CheckReport {
     health.set_default_cache_ttl(Duration::ZERO);
     health.register(check);
     let mut report = health
-        .evaluate(&Selection::check(name))
+        .evaluate(&Subject::check(name))
         .await
         .expect("the check is registered");
     assert_eq!(report.checks.len(), 1);

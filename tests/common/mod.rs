@@ -217,3 +217,34 @@ pub fn echo_service() -> impl tower::Service<
         )
     })
 }
+
+/// The changes of one subject, read from [`Health::subscribe`](tower_health::Health::subscribe).
+pub struct SubjectChanges {
+    subject: tower_health::Subject,
+    receiver: tokio::sync::broadcast::Receiver<tower_health::Change>,
+}
+
+/// Follows the changes of `subject` from now on.
+pub fn subscribe_to(
+    health: &tower_health::Health,
+    subject: tower_health::Subject,
+) -> SubjectChanges {
+    SubjectChanges {
+        subject,
+        receiver: health.subscribe(),
+    }
+}
+
+impl SubjectChanges {
+    /// The next change of the subject.
+    pub async fn recv(
+        &mut self,
+    ) -> Result<tower_health::Change, tokio::sync::broadcast::error::RecvError> {
+        loop {
+            let change = self.receiver.recv().await?;
+            if change.subject == self.subject {
+                return Ok(change);
+            }
+        }
+    }
+}

@@ -1,8 +1,6 @@
 //! The TCP, HTTP and upstream health checks against real listeners on 127.0.0.1.
 
-#[path = "common/checks.rs"]
-mod checks;
-mod common;
+use crate::checks;
 
 use std::time::Duration;
 

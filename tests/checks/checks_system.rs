@@ -2,10 +2,6 @@
 
 #![cfg(any(feature = "disk", feature = "memory"))]
 
-#[path = "common/checks.rs"]
-mod checks;
-mod common;
-
 #[cfg(feature = "disk")]
 mod disk {
     use tower_health::Status;

@@ -1,12 +1,12 @@
 //! How runs of checks end and what they publish: background and on-request runs alike, cache
 //! freshness and failure durations on tokio's clock, and change events of checks sharing a name.
 
-mod common;
+use crate::common;
 
 use common::{HANG, within};
 use std::time::Duration;
 
-use tower_health::{Check, Health, Probe, RunEnd, Selection, State, Status};
+use tower_health::{Check, Group, Health, RunEnd, State, Status, Subject};
 
 fn working() -> Health {
     let health = Health::new();
@@ -22,13 +22,13 @@ async fn an_unresolved_check_reports_unresolved_in_the_background_too() {
     health.register(Check::unresolved("pool", "no such pool: orders"));
     // The background run has ended once its change is published.
     within(changes.recv()).await.unwrap();
-    let report = health.evaluate(&Selection::service()).await.unwrap();
+    let report = health.evaluate(&Subject::Service).await.unwrap();
     for check in &report.checks {
         assert_eq!(check.end, RunEnd::Unresolved, "{}", check.name);
         assert_eq!(check.status(), Status::Fail, "{}", check.name);
     }
     assert!(report.errored());
-    let ready = health.evaluate(&Selection::probe(Probe::Readiness)).await;
+    let ready = health.evaluate(&Subject::group(Group::READY)).await;
     assert_eq!(ready.unwrap().status, Status::Fail);
 }
 
@@ -50,7 +50,7 @@ async fn cached_results_go_stale_on_tokios_clock() {
     let health = working();
     let (check, runs) = failing_after_first("db");
     health.register(check.cache(Duration::from_secs(10)));
-    let selection = Selection::check("db");
+    let selection = Subject::check("db");
     health.evaluate(&selection).await.unwrap();
     health.evaluate(&selection).await.unwrap();
     assert_eq!(runs.load(Ordering::SeqCst), 1, "fresh: reused");
@@ -73,7 +73,7 @@ async fn failure_durations_pass_on_tokios_clock() {
             .cache(Duration::ZERO)
             .failure_duration(Duration::from_secs(60)),
     );
-    let selection = Selection::check("db");
+    let selection = Subject::check("db");
     let mut statuses = Vec::new();
     for advance in [0, 0, 61] {
         tokio::time::advance(Duration::from_secs(advance)).await;
@@ -90,9 +90,9 @@ async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
     health.register(
         Check::new("db", || async { Err::<(), _>("replica down") }).cache(Duration::ZERO),
     );
-    let mut changes = health.subscribe_to(Subject::Check("db".into()));
+    let mut changes = common::subscribe_to(&health, Subject::check("db"));
     let mut all = health.subscribe();
-    health.evaluate(&Selection::check("db")).await.unwrap();
+    health.evaluate(&Subject::check("db")).await.unwrap();
     // Whichever stored first, the first round ends on the worst.
     let mut last = within(changes.recv()).await.unwrap();
     while let Ok(Ok(change)) = tokio::time::timeout(Duration::ZERO, changes.recv()).await {
@@ -102,7 +102,7 @@ async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
     assert_eq!(last.message.as_deref(), Some("replica down"));
     while all.try_recv().is_ok() {}
     for _ in 0..3 {
-        let report = health.evaluate(&Selection::check("db")).await.unwrap();
+        let report = health.evaluate(&Subject::check("db")).await.unwrap();
         assert_eq!(report.checks.len(), 2);
     }
     assert!(
@@ -110,7 +110,7 @@ async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
         "no change: the worst of db stays fail"
     );
     assert_eq!(
-        health.last_status(&Subject::Check("db".into())),
+        *health.watch(Subject::check("db").clone()).borrow(),
         Some(Status::Fail)
     );
 
@@ -120,9 +120,9 @@ async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
             .non_critical()
             .cache(Duration::ZERO),
     );
-    health.evaluate(&Selection::check("db")).await.unwrap();
+    health.evaluate(&Subject::check("db")).await.unwrap();
     assert_eq!(
-        health.last_status(&Subject::Check("db".into())),
+        *health.watch(Subject::check("db").clone()).borrow(),
         Some(Status::Warn)
     );
 }
@@ -131,17 +131,17 @@ async fn checks_sharing_a_name_publish_the_worst_once_not_each_run() {
 async fn a_check_registered_again_starts_without_the_old_status() {
     use tower_health::Subject;
     let health = working();
-    let subject = Subject::Check("db".into());
-    let mut changes = health.subscribe_to(subject.clone());
+    let subject = Subject::check("db");
+    let mut changes = common::subscribe_to(&health, subject.clone());
     health.register(Check::new("db", || async { false }));
-    health.evaluate(&Selection::check("db")).await.unwrap();
+    health.evaluate(&Subject::check("db")).await.unwrap();
     let first = within(changes.recv()).await.unwrap();
     assert_eq!((first.old, first.new), (None, Status::Fail));
 
     assert!(health.deregister("db"));
-    assert_eq!(health.last_status(&subject), None);
+    assert_eq!(*health.watch(subject.clone()).borrow(), None);
     health.register(Check::new("db", || async { false }));
-    health.evaluate(&Selection::check("db")).await.unwrap();
+    health.evaluate(&Subject::check("db")).await.unwrap();
     let again = within(changes.recv()).await.unwrap();
     assert_eq!((again.old, again.new), (None, Status::Fail));
 }

@@ -1,8 +1,7 @@
 //! The Kubernetes API server style: `/livez`, `/readyz` and their single-check paths.
 
-mod common;
-#[path = "common/styles.rs"]
-mod styles;
+use crate::common;
+use crate::styles;
 
 use http::Method;
 use styles::{Logs, Switch};

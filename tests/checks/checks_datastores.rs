@@ -12,10 +12,6 @@
 
 #![cfg(any(feature = "postgres", feature = "redis"))]
 
-#[path = "common/checks.rs"]
-mod checks;
-mod common;
-
 use std::io::Write;
 
 /// The URL in `var`, or `None` after saying on stderr (past the test harness's capture) that

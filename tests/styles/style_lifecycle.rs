@@ -1,19 +1,18 @@
 //! The lifecycle style (py-12f-common): the state as health+json, and the standalone listener.
 
-mod common;
-#[path = "common/styles.rs"]
-mod styles;
+use crate::common;
+use crate::styles;
 
 use http::Method;
 use serde_json::json;
-use tower_health::{Health, HealthLayer, State, preset::Lifecycle};
+use tower_health::{Health, HealthLayer, State, preset::Py12fCommon};
 
 use common::{Reply, TestServer, get, request};
 
 fn layer(health: &Health) -> HealthLayer {
     HealthLayer::new()
         .health(health.clone())
-        .endpoints(Lifecycle::new("orders"))
+        .endpoints(Py12fCommon::new("orders"))
 }
 
 async fn server(health: &Health) -> TestServer {

@@ -1,6 +1,6 @@
 //! The health+json format, the details policy and replacing the format.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, SystemTime};
 
@@ -11,9 +11,7 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 use tower::Layer;
 use tower_health::format::{Answer, Format, HealthJson, Outcome, Rendered};
-use tower_health::{
-    Check, CheckResult, Checks, Details, Endpoint, Health, HealthLayer, State, Status,
-};
+use tower_health::{Check, CheckResult, Details, Endpoint, Health, HealthLayer, State, Status};
 
 const SECRET: &str = "postgres://admin:hunter2@db.internal:5432";
 
@@ -211,7 +209,7 @@ async fn details_are_set_per_endpoint() {
     failing(&health);
     let layer = HealthLayer::new()
         .endpoint(Endpoint::new("/internal/health").details(Details::Always))
-        .endpoint(Endpoint::new("/public/health").checks(Checks::All));
+        .endpoint(Endpoint::new("/public/health"));
     let server = server(&health, layer).await;
     assert!(
         get(&server, "/internal/health")
@@ -280,6 +278,7 @@ impl Format for Problem {
             Outcome::Report(_) => (StatusCode::OK, "OK".to_owned()),
             Outcome::Maintenance => (StatusCode::OK, "maintenance".to_owned()),
             Outcome::UnknownCheck(name) => (StatusCode::NOT_FOUND, format!("no {name}")),
+            _ => unreachable!("no other outcome"),
         };
         Rendered::json(
             status,
@@ -293,7 +292,7 @@ impl Format for Problem {
 async fn a_format_of_its_own_on_one_endpoint() {
     let health = health();
     health.register(Check::new("db", || async { true }));
-    let layer = HealthLayer::new().endpoint(Endpoint::named("/healthz").format(Problem));
+    let layer = HealthLayer::new().endpoint(Endpoint::new("/healthz").per_check().format(Problem));
     let server = server(&health, layer).await;
     let reply = get(&server, "/healthz/db").await;
     assert_eq!(reply.status, StatusCode::OK);

@@ -1,8 +1,7 @@
 //! For any generated request, the layer passes it on untouched or answers a well-formed health
 //! response (see `common/invariants.rs`, which the fuzz target shares).
 
-#[path = "common/invariants.rs"]
-mod invariants;
+use crate::invariants;
 
 use std::sync::OnceLock;
 

@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tower_health::{Check, Health, Probe, Selection, State, Status, Subject};
+use tower_health::{Check, Group, Health, State, Status, Subject};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 /// A subscriber layer that reads the handle on every event of the library.
@@ -17,10 +17,10 @@ impl<S: tracing::Subscriber> Layer<S> for ReadsHealth {
             return;
         }
         let health = &self.0;
-        let _ = health.last_status(&Subject::Check("db".into()));
-        let _ = health.watch(Subject::Probe(Probe::Readiness));
+        let _ = *health.watch(Subject::check("db").clone()).borrow();
+        let _ = health.watch(Subject::group(Group::READY));
         // A cached result: answered at once, under the check's own lock.
-        let cached = health.evaluate(&Selection::check("db")).now_or_never();
+        let cached = health.evaluate(&Subject::check("db")).now_or_never();
         assert!(cached.is_some(), "the cached result is read at once");
     }
 }
@@ -42,7 +42,7 @@ fn a_subscriber_that_reads_the_handle_does_not_deadlock() {
                 .enable_all()
                 .build()
                 .unwrap();
-            let report = runtime.block_on(reader.evaluate(&Selection::probe(Probe::Readiness)));
+            let report = runtime.block_on(reader.evaluate(&Subject::group(Group::READY)));
             done.send(report.unwrap().status).unwrap();
         });
     });
@@ -51,7 +51,7 @@ fn a_subscriber_that_reads_the_handle_does_not_deadlock() {
         .expect("deadlocked: logging a change while holding a lock the subscriber needs");
     assert_eq!(status, Status::Fail);
     assert_eq!(
-        health.last_status(&Subject::Check("db".into())),
+        *health.watch(Subject::check("db").clone()).borrow(),
         Some(Status::Fail)
     );
 }

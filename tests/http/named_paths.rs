@@ -1,7 +1,7 @@
 //! Named paths: the prefix is matched byte for byte, the check name is percent-decoded, and an
 //! empty prefix is refused at configuration time.
 
-mod common;
+use crate::common;
 
 use common::{get, serve_hyper};
 use http::StatusCode;
@@ -16,7 +16,7 @@ async fn the_name_segment_is_percent_decoded_and_the_prefix_is_not() {
     health.register(Check::new("café", || async { true }));
     let layer = HealthLayer::new()
         .health(health)
-        .endpoints(preset::Named::new());
+        .endpoints(preset::FlaskHealthz::new());
     let server = serve_hyper(layer.layer(common::echo_service())).await;
 
     for (target, status) in [
@@ -50,7 +50,7 @@ async fn the_name_segment_is_percent_decoded_and_the_prefix_is_not() {
 #[test]
 #[should_panic(expected = "needs a prefix")]
 fn a_named_endpoint_without_a_prefix_is_refused() {
-    let _ = tower_health::Endpoint::named("/");
+    let _ = tower_health::Endpoint::new("/").per_check();
 }
 
 #[test]

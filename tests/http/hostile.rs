@@ -2,7 +2,7 @@
 //! that nothing on the client side cleans them up. Each answer is either the inner service's echo
 //! of exactly what was sent, or a well-formed health answer; never a panic or a hung connection.
 
-mod common;
+use crate::common;
 
 use common::within;
 
@@ -17,9 +17,7 @@ use http::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceBuilder;
-use tower_health::{
-    Check, Details, Endpoint, Health, HealthLayer, Methods, Probe, RunChecks, State,
-};
+use tower_health::{Check, Details, Endpoint, Gate, Group, Health, HealthLayer, State, Subject};
 
 struct Setup {
     server: TestServer,
@@ -45,14 +43,16 @@ async fn setup() -> Setup {
     let layer = HealthLayer::new()
         .health(health)
         .details(Details::Always)
-        .endpoint(Endpoint::probe("/k/ready", Probe::Readiness).exclude_param("exclude"))
+        .endpoint(
+            Endpoint::new("/k/ready")
+                .subject(Subject::group(Group::READY))
+                .exclude_param("exclude"),
+        )
         .endpoint(
             Endpoint::new("/pyramid")
-                .methods(Methods::any())
-                .run_checks(RunChecks::WhenParam {
-                    param: "checks".into(),
-                    values: vec!["all".into()],
-                }),
+                .any_method()
+                .gate(Gate::None)
+                .run_checks_when("checks", ["all"]),
         );
     let server = serve_hyper(
         ServiceBuilder::new()

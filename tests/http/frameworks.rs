@@ -1,7 +1,7 @@
 //! The layer on axum and on plain hyper, over HTTP/1.1 and HTTP/2 with hyper's client, and the
 //! graceful drain.
 
-mod common;
+use crate::common;
 
 use std::convert::Infallible;
 use std::time::Duration;

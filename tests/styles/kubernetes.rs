@@ -1,14 +1,14 @@
 //! examples/kubernetes/deployment.yaml fits the library: probe timeouts above the default check
 //! timeout, a grace period above the drain delay, and probe paths and services the layer answers.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use tower::ServiceBuilder;
 use tower_health::{Check, Drain, Health, HealthLayer, State};
 
-const MANIFEST: &str = include_str!("../examples/kubernetes/deployment.yaml");
+const MANIFEST: &str = include_str!("../../examples/kubernetes/deployment.yaml");
 
 /// The values of `key: value` lines (flow mappings included), in order.
 fn values<'m>(key: &str) -> Vec<&'m str> {

@@ -1,6 +1,6 @@
 //! Several styles on one layer, next to the default endpoints, over axum.
 
-mod common;
+use crate::common;
 
 use axum::{Router, routing::get as route_get};
 use serde_json::json;
@@ -26,8 +26,8 @@ async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
             HealthLayer::new()
                 .health(health.clone())
                 .endpoints(preset::Kubernetes::new())
-                .endpoints(preset::Heartbeat::new())
-                .endpoints(preset::Named::new().details(Details::Always)),
+                .endpoints(preset::OarepoHeartbeat::new())
+                .endpoints(preset::FlaskHealthz::new().details(Details::Always)),
         );
     let server = serve_axum(app).await;
 
@@ -76,7 +76,7 @@ async fn a_preset_at_a_default_path_replaces_the_default_endpoint() {
     let app = Router::new().layer(
         HealthLayer::new()
             .health(health.clone())
-            .endpoints(preset::Lifecycle::new("orders")),
+            .endpoints(preset::Py12fCommon::new("orders")),
     );
     let server = serve_axum(app).await;
     let reply = get(&server, "/health").await;

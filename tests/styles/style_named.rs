@@ -1,13 +1,14 @@
 //! The named-check style (flask-healthz): `/healthz/NAME` as problem+json.
 
-mod common;
-#[path = "common/styles.rs"]
-mod styles;
+use crate::common;
+use crate::styles;
 
 use http::Method;
 use serde_json::json;
 use styles::{Logs, Switch};
-use tower_health::{Check, CheckResult, Details, Health, HealthLayer, Status, preset::Named};
+use tower_health::{
+    Check, CheckResult, Details, Health, HealthLayer, Status, preset::FlaskHealthz,
+};
 
 use common::{Reply, TestServer, get, request};
 
@@ -18,7 +19,7 @@ struct Fixture {
 }
 
 /// `live` always passes; `ready` fails with "database is down" when the test says so.
-async fn fixture(preset: Named) -> Fixture {
+async fn fixture(preset: FlaskHealthz) -> Fixture {
     let health = Health::new();
     health.register(Check::new("live", || async {}));
     let ready = Switch::new(false);
@@ -49,14 +50,14 @@ fn assert_problem(reply: &Reply, status: u16, title: &str) {
 
 #[tokio::test]
 async fn a_passing_check_is_200_ok() {
-    let f = fixture(Named::new()).await;
+    let f = fixture(FlaskHealthz::new()).await;
     assert_problem(&get(&f.server, "/healthz/live").await, 200, "OK");
     assert_problem(&get(&f.server, "/healthz/ready").await, 200, "OK");
 }
 
 #[tokio::test]
 async fn a_failing_check_is_503_with_its_message() {
-    let f = fixture(Named::new()).await;
+    let f = fixture(FlaskHealthz::new()).await;
     f.ready.set_failing(true);
     assert_problem(
         &get(&f.server, "/healthz/ready").await,
@@ -74,7 +75,7 @@ async fn a_failing_check_is_503_with_its_message() {
 
 #[tokio::test]
 async fn unknown_unresolved_and_panicking_checks() {
-    let f = fixture(Named::new()).await;
+    let f = fixture(FlaskHealthz::new()).await;
     assert_problem(
         &get(&f.server, "/healthz/startup").await,
         404,
@@ -99,7 +100,7 @@ async fn unknown_unresolved_and_panicking_checks() {
 
 #[tokio::test]
 async fn checks_added_or_replaced_later_are_served_at_once() {
-    let f = fixture(Named::new()).await;
+    let f = fixture(FlaskHealthz::new()).await;
     assert_eq!(get(&f.server, "/healthz/cache").await.status, 404);
     f.health
         .register(Check::new("cache", || async { Err::<(), _>("cold") }));
@@ -110,7 +111,7 @@ async fn checks_added_or_replaced_later_are_served_at_once() {
 
 #[tokio::test]
 async fn methods() {
-    let f = fixture(Named::new()).await;
+    let f = fixture(FlaskHealthz::new()).await;
     let got = get(&f.server, "/healthz/live").await;
     let head = request(&f.server, Method::HEAD, "/healthz/live").await;
     assert_eq!(head.status, 200);
@@ -136,7 +137,7 @@ async fn methods() {
 
 #[tokio::test]
 async fn the_prefix_alone_and_deeper_paths_reach_the_application() {
-    let f = fixture(Named::new()).await;
+    let f = fixture(FlaskHealthz::new()).await;
     for path in ["/healthz", "/healthz/", "/healthz/live/"] {
         assert_eq!(
             get(&f.server, path).await.header("x-inner"),
@@ -148,7 +149,7 @@ async fn the_prefix_alone_and_deeper_paths_reach_the_application() {
 
 #[tokio::test]
 async fn a_custom_prefix() {
-    let f = fixture(Named::new().prefix("/status")).await;
+    let f = fixture(FlaskHealthz::new().prefix("/status")).await;
     assert_problem(&get(&f.server, "/status/live").await, 200, "OK");
     assert_eq!(
         get(&f.server, "/healthz/live").await.header("x-inner"),
@@ -164,7 +165,7 @@ fn answers(logs: &Logs) -> Vec<String> {
 #[tokio::test]
 async fn no_log_silences_only_200s_under_the_prefix() {
     let (logs, _guard) = Logs::capture();
-    let f = fixture(Named::new().no_log()).await;
+    let f = fixture(FlaskHealthz::new().no_log()).await;
     f.health.register(styles::panicking("explodes"));
     get(&f.server, "/healthz/live").await;
     request(&f.server, Method::HEAD, "/healthz/live").await;
@@ -183,7 +184,7 @@ async fn no_log_silences_only_200s_under_the_prefix() {
 #[tokio::test]
 async fn without_no_log_everything_is_logged() {
     let (logs, _guard) = Logs::capture();
-    let f = fixture(Named::new()).await;
+    let f = fixture(FlaskHealthz::new()).await;
     get(&f.server, "/healthz/live").await;
     f.ready.set_failing(true);
     get(&f.server, "/healthz/ready").await;
@@ -198,8 +199,12 @@ async fn messages_are_withheld_unless_the_application_allows_them() {
     health.register(Check::new("ready", || async {
         Err::<(), _>("database is down")
     }));
-    let server =
-        styles::serve_layer(HealthLayer::new().health(health).endpoints(Named::new())).await;
+    let server = styles::serve_layer(
+        HealthLayer::new()
+            .health(health)
+            .endpoints(FlaskHealthz::new()),
+    )
+    .await;
     assert_problem(
         &get(&server, "/healthz/ready").await,
         503,

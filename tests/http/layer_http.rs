@@ -1,9 +1,8 @@
 //! The layer over HTTP: what it answers, what it passes on untouched, methods, HEAD, caching
 //! headers and independence from the inner service's backpressure.
 
-#[path = "common/bodies.rs"]
-mod bodies;
-mod common;
+use crate::bodies;
+use crate::common;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -20,7 +19,7 @@ use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-use tower_health::{Check, Health, HealthLayer};
+use tower_health::{Check, Health, HealthLayer, State};
 
 /// An inner service that answers with everything it saw, as JSON, and counts its calls.
 fn inspecting(
@@ -401,7 +400,8 @@ async fn other_methods_get_405_and_never_reach_the_inner_service() {
 
 #[tokio::test]
 async fn health_answers_are_not_cached() {
-    let health = Health::new(); // unknown state: readiness fails
+    let health = Health::new();
+    health.set_state(State::WarmingUp); // readiness fails
     let server = serve_hyper(
         HealthLayer::new()
             .health(health)

@@ -1,8 +1,7 @@
 //! The maintenance style (pyramid_health): plain text, maintenance file, checks on request.
 
-mod common;
-#[path = "common/styles.rs"]
-mod styles;
+use crate::common;
+use crate::styles;
 
 use std::path::PathBuf;
 
@@ -10,8 +9,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::Full;
 use styles::{Logs, Switch};
-use tower_health::format::PlainText;
-use tower_health::{Check, CheckResult, Health, HealthLayer, preset::Maintenance};
+use tower_health::{Check, CheckResult, Health, HealthLayer, preset::PyramidHealth};
 
 use common::{Reply, TestServer, get, request};
 
@@ -23,16 +21,16 @@ struct Fixture {
 }
 
 /// `db` reports `OK`; `cache` reports `OK` or `NOK` with a message, as the test says.
-async fn fixture(preset: Maintenance) -> Fixture {
+async fn fixture(preset: PyramidHealth) -> Fixture {
     let health = Health::new();
     let db = Switch::new(false);
     let cache = Switch::new(false);
-    let ok = PlainText::report("OK", None);
+    let ok = PyramidHealth::report("OK", None);
     health.register(db.check("db", ok.clone(), ok));
     health.register(cache.check(
         "cache",
-        PlainText::report("OK", Some("warm")),
-        PlainText::report("NOK", Some("evicting")),
+        PyramidHealth::report("OK", Some("warm")),
+        PyramidHealth::report("NOK", Some("evicting")),
     ));
     let server = styles::serve_layer(
         HealthLayer::new()
@@ -65,7 +63,7 @@ fn maintenance_file(test: &str) -> PathBuf {
 #[tokio::test]
 async fn without_the_checks_parameter_the_checks_are_not_called() {
     let (logs, _guard) = Logs::capture();
-    let f = fixture(Maintenance::new()).await;
+    let f = fixture(PyramidHealth::new()).await;
     f.cache.set_failing(true);
     for path in [
         "/health",
@@ -85,7 +83,7 @@ async fn without_the_checks_parameter_the_checks_are_not_called() {
 #[tokio::test]
 async fn checks_true_or_all_in_any_case_run_every_check() {
     let (logs, _guard) = Logs::capture();
-    let f = fixture(Maintenance::new()).await;
+    let f = fixture(PyramidHealth::new()).await;
     for (n, path) in [
         "/health?checks=true",
         "/health?checks=ALL",
@@ -103,7 +101,7 @@ async fn checks_true_or_all_in_any_case_run_every_check() {
 #[tokio::test]
 async fn a_report_other_than_ok_fails_and_logs_every_report() {
     let (logs, _guard) = Logs::capture();
-    let f = fixture(Maintenance::new()).await;
+    let f = fixture(PyramidHealth::new()).await;
     f.cache.set_failing(true);
     assert_plain(&get(&f.server, "/health?checks=all").await, 503, "ERROR");
     assert_eq!(
@@ -118,9 +116,9 @@ async fn a_report_other_than_ok_fails_and_logs_every_report() {
 
 #[tokio::test]
 async fn lowercase_ok_fails_too() {
-    let f = fixture(Maintenance::new()).await;
+    let f = fixture(PyramidHealth::new()).await;
     f.health.register(Check::new("lower", || async {
-        PlainText::report("ok", None)
+        PyramidHealth::report("ok", None)
     }));
     assert_plain(&get(&f.server, "/health?checks=true").await, 503, "ERROR");
     // A plain failing result (no status string) reads as ERROR as well.
@@ -133,7 +131,7 @@ async fn lowercase_ok_fails_too() {
 #[tokio::test]
 async fn the_maintenance_file_wins_and_is_looked_at_on_every_request() {
     let (logs, _guard) = Logs::capture();
-    let f = fixture(Maintenance::new()).await;
+    let f = fixture(PyramidHealth::new()).await;
     let file = maintenance_file("wins");
     f.health.set_maintenance_file(Some(file.clone()));
     f.cache.set_failing(true);
@@ -158,7 +156,7 @@ async fn the_maintenance_file_wins_and_is_looked_at_on_every_request() {
 
 #[tokio::test]
 async fn any_method_is_answered_and_a_form_body_counts() {
-    let f = fixture(Maintenance::new()).await;
+    let f = fixture(PyramidHealth::new()).await;
     f.cache.set_failing(true);
     for method in [Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS] {
         assert_plain(&request(&f.server, method, "/health").await, 200, "OK");
@@ -178,7 +176,7 @@ async fn any_method_is_answered_and_a_form_body_counts() {
 
 #[tokio::test]
 async fn a_raising_check_answers_500_and_the_service_keeps_answering() {
-    let f = fixture(Maintenance::new()).await;
+    let f = fixture(PyramidHealth::new()).await;
     f.health.register(styles::panicking("explodes"));
     assert_eq!(get(&f.server, "/health?checks=all").await.status, 500);
     assert_plain(&get(&f.server, "/health").await, 200, "OK");
@@ -187,7 +185,7 @@ async fn a_raising_check_answers_500_and_the_service_keeps_answering() {
 #[tokio::test]
 async fn custom_url_and_codes() {
     let f = fixture(
-        Maintenance::new()
+        PyramidHealth::new()
             .path("/whatsup")
             .maintenance_status(http::StatusCode::from_u16(288).unwrap())
             .failure_status(http::StatusCode::INTERNAL_SERVER_ERROR),

@@ -1,15 +1,14 @@
 //! What an endpoint's status is recorded as: only an evaluation of exactly the service or exactly
 //! a probe is recorded (and logged, and published to watches); a part of it is not.
 
-mod common;
+use crate::common;
 
 use common::{TestServer, get, serve_hyper};
 use http::StatusCode;
 use tokio::sync::broadcast::Receiver;
 use tower::Layer;
 use tower_health::{
-    Change, Check, CheckResult, Endpoint, Gate, Health, HealthLayer, Probe, RunChecks, State,
-    Subject, preset,
+    Change, Check, CheckResult, Endpoint, Gate, Group, Health, HealthLayer, State, Subject, preset,
 };
 
 /// A working handle with a readiness check `db` that always fails and a passing `cache`.
@@ -43,7 +42,7 @@ async fn a_request_that_excludes_a_check_does_not_record_the_probe() {
         HealthLayer::new().endpoints(preset::Kubernetes::new()),
     )
     .await;
-    let readiness = Subject::Probe(Probe::Readiness);
+    let readiness = Subject::group(Group::READY);
 
     for _ in 0..2 {
         assert_eq!(
@@ -55,7 +54,7 @@ async fn a_request_that_excludes_a_check_does_not_record_the_probe() {
             StatusCode::OK
         );
         assert_eq!(
-            health.last_status(&readiness),
+            *health.watch(readiness.clone()).borrow(),
             Some(tower_health::Status::Fail)
         );
         assert_eq!(
@@ -79,17 +78,16 @@ async fn a_request_that_excludes_a_check_does_not_record_the_probe() {
 async fn a_request_that_does_not_run_the_checks_does_not_record_the_probe() {
     let health = failing_db();
     let layer = HealthLayer::new().endpoint(
-        Endpoint::probe("/ready-lite", Probe::Readiness).run_checks(RunChecks::WhenParam {
-            param: "checks".to_owned(),
-            values: vec!["true".to_owned()],
-        }),
+        Endpoint::new("/ready-lite")
+            .subject(Subject::group(Group::READY))
+            .run_checks_when("checks", ["true"]),
     );
     let server = server(&health, layer).await;
-    let readiness = Subject::Probe(Probe::Readiness);
+    let readiness = Subject::group(Group::READY);
 
     assert_eq!(get(&server, "/ready-lite").await.status, StatusCode::OK);
     assert_eq!(
-        health.last_status(&readiness),
+        *health.watch(readiness.clone()).borrow(),
         None,
         "nothing ran: nothing to record"
     );
@@ -98,12 +96,12 @@ async fn a_request_that_does_not_run_the_checks_does_not_record_the_probe() {
         StatusCode::SERVICE_UNAVAILABLE
     );
     assert_eq!(
-        health.last_status(&readiness),
+        *health.watch(readiness.clone()).borrow(),
         Some(tower_health::Status::Fail)
     );
     assert_eq!(get(&server, "/ready-lite").await.status, StatusCode::OK);
     assert_eq!(
-        health.last_status(&readiness),
+        *health.watch(readiness.clone()).borrow(),
         Some(tower_health::Status::Fail)
     );
     server.stop().await;
@@ -116,24 +114,40 @@ async fn a_subset_endpoint_is_not_recorded_as_the_service() {
     health.register(Check::new("db", || async { true }).readiness());
     let layer = HealthLayer::new()
         // Every check, but ungated: not what the service's status means.
-        .endpoint(Endpoint::new("/status"))
+        .endpoint(Endpoint::new("/status").gate(Gate::None))
         // Another probe's gate on the readiness checks: not the readiness probe either.
-        .endpoint(Endpoint::probe("/ready-started", Probe::Readiness).gate(Gate::Started));
+        .endpoint(
+            Endpoint::new("/ready-started")
+                .subject(Subject::group(Group::READY))
+                .gate(Gate::Started),
+        );
     let server = server(&health, layer).await;
 
     assert_eq!(get(&server, "/status").await.status, StatusCode::OK);
     assert_eq!(get(&server, "/ready-started").await.status, StatusCode::OK);
-    assert_eq!(health.last_status(&Subject::Service), None);
-    assert_eq!(health.last_status(&Subject::Probe(Probe::Readiness)), None);
+    assert_eq!(
+        *health.watch(Subject::Service.clone()).borrow(),
+        None
+    );
+    assert_eq!(
+        health
+            .watch(Subject::group(Group::READY).clone())
+            .borrow()
+            .clone(),
+        None
+    );
 
     assert_eq!(get(&server, "/health").await.status, StatusCode::OK);
     assert_eq!(
-        health.last_status(&Subject::Service),
+        *health.watch(Subject::Service.clone()).borrow(),
         Some(tower_health::Status::Pass)
     );
     assert_eq!(get(&server, "/health/ready").await.status, StatusCode::OK);
     assert_eq!(
-        health.last_status(&Subject::Probe(Probe::Readiness)),
+        health
+            .watch(Subject::group(Group::READY).clone())
+            .borrow()
+            .clone(),
         Some(tower_health::Status::Pass)
     );
     server.stop().await;
@@ -144,7 +158,8 @@ async fn a_named_endpoint_keeps_the_gate_it_is_given() {
     let health = Health::new();
     health.set_state(State::WarmingUp);
     health.register(Check::new("db", || async { true }).readiness());
-    let layer = HealthLayer::new().endpoint(Endpoint::named("/gated").gate(Gate::Working));
+    let layer =
+        HealthLayer::new().endpoint(Endpoint::new("/gated").per_check().gate(Gate::Working));
     let server = server(&health, layer).await;
 
     assert_eq!(
@@ -173,7 +188,7 @@ async fn the_service_endpoint_runs_everything_gated_by_working_and_maintenance()
     health.register(Check::new("db", || async { CheckResult::warn("slow") }).readiness());
     let layer = HealthLayer::new()
         .without_default_endpoints()
-        .endpoint(Endpoint::service("/svc"));
+        .endpoint(Endpoint::new("/svc"));
     let server = server(&health, layer).await;
 
     assert_eq!(
@@ -186,7 +201,7 @@ async fn the_service_endpoint_runs_everything_gated_by_working_and_maintenance()
     let checks = reply.json()["checks"].as_object().unwrap().len();
     assert_eq!(checks, 2, "{}", reply.json());
     assert_eq!(
-        health.last_status(&Subject::Service),
+        *health.watch(Subject::Service.clone()).borrow(),
         Some(tower_health::Status::Warn)
     );
     health.set_maintenance(true);

@@ -1,9 +1,8 @@
 //! What is logged: one DEBUG event per health request, each change of outcome once, `no_log`,
 //! messages whatever the details policy, and where `TraceLayer` sees probes.
 
-#[path = "common/capture.rs"]
-mod capture;
-mod common;
+use crate::capture;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -124,7 +123,7 @@ async fn a_change_of_outcome_is_logged_once() {
     for _ in 0..3 {
         assert_eq!(get(&server, "/health/ready").await.status, 200);
     }
-    let probe = changes(&captured, "readiness probe");
+    let probe = changes(&captured, "group ready");
     let levels: Vec<_> = probe
         .iter()
         .map(|c| (c.0, c.1.as_str(), c.2.as_str()))
@@ -143,7 +142,7 @@ async fn a_change_of_outcome_is_logged_once() {
     let recovery = &captured
         .events("health changed")
         .into_iter()
-        .filter(|r| r.field("subject") == Some("readiness probe"))
+        .filter(|r| r.field("subject") == Some("group ready"))
         .collect::<Vec<_>>()[2];
     assert_eq!(recovery.field("was"), Some("db"));
     let check = changes(&captured, "check db");
@@ -192,7 +191,7 @@ async fn no_log_keeps_failures_and_changes_only() {
             ("/health", "405"),
         ])
     );
-    assert_eq!(changes(&captured, "readiness probe")[1].0, Level::WARN);
+    assert_eq!(changes(&captured, "group ready")[1].0, Level::WARN);
 }
 
 fn traced_paths(captured: &Captured) -> Vec<String> {

@@ -34,7 +34,7 @@ async fn maintenance_answers_without_reading_the_form_body() {
     let service = HealthLayer::new()
         .health(health)
         .without_default_endpoints()
-        .endpoints(preset::Maintenance::new())
+        .endpoints(preset::PyramidHealth::new())
         .layer(tower::service_fn(|_: Request<Endless>| async {
             Ok::<_, std::convert::Infallible>(http::Response::new(
                 http_body_util::Empty::<Bytes>::new(),

@@ -1,6 +1,6 @@
 //! Cached single-flight checks, background checks, thresholds, change events and task lifetimes.
 
-mod common;
+use crate::common;
 
 use common::{HANG, within};
 
@@ -17,10 +17,7 @@ use http::Request;
 use http_body_util::Full;
 use tokio::sync::{Notify, Semaphore};
 use tower::ServiceBuilder;
-use tower_health::{
-    Check, Details, Health, HealthLayer, NOT_YET_RUN, Probe, RunEnd, Selection, State, Status,
-    Subject,
-};
+use tower_health::{Check, Details, Group, Health, HealthLayer, RunEnd, State, Status, Subject};
 
 fn working() -> Health {
     let health = Health::new();
@@ -63,7 +60,7 @@ fn scripted(name: &str, script: &[bool]) -> (Check, Arc<AtomicUsize>) {
 
 async fn ready(health: &Health) -> Status {
     health
-        .evaluate(&Selection::probe(Probe::Readiness))
+        .evaluate(&Subject::group(Group::READY))
         .await
         .expect("readiness selects no name")
         .status
@@ -188,7 +185,7 @@ async fn a_requester_that_goes_away_does_not_cancel_the_run() {
     let (check, runs, gate) = gated("db");
     let health = working();
     health.register(check.cache(Duration::from_secs(3600)));
-    let mut changes = health.subscribe_to(Subject::Check("db".into()));
+    let mut changes = common::subscribe_to(&health, Subject::check("db"));
     let mut first = Box::pin(ready(&health));
     assert!((&mut first).now_or_never().is_none(), "the run is gated");
     drop(first);
@@ -212,8 +209,8 @@ async fn failures_are_cached_like_passes_and_the_time_is_the_runs() {
     let (check, runs) = scripted("db", &[false, true]);
     let health = working();
     health.register(check.cache(Duration::from_secs(3600)));
-    let first = health.evaluate(&Selection::service()).await.unwrap();
-    let second = health.evaluate(&Selection::service()).await.unwrap();
+    let first = health.evaluate(&Subject::Service).await.unwrap();
+    let second = health.evaluate(&Subject::Service).await.unwrap();
     assert_eq!(first.status, Status::Fail);
     assert_eq!(second.status, Status::Fail);
     assert_eq!(runs.load(Ordering::SeqCst), 1);
@@ -254,7 +251,7 @@ async fn a_hung_background_check_does_not_hold_up_probes_and_times_out() {
         .timeout(Duration::from_secs(3))
     };
     let health = working();
-    let mut changes = health.subscribe_to(Subject::Check("hung".into()));
+    let mut changes = common::subscribe_to(&health, Subject::check("hung"));
     health.register(check);
     let server = serve(&health).await;
 
@@ -263,9 +260,12 @@ async fn a_hung_background_check_does_not_hold_up_probes_and_times_out() {
     assert_eq!(reply.status, 503);
     let entry = &reply.json()["checks"]["hung"][0];
     assert_eq!(entry["status"], "fail");
-    assert_eq!(entry["output"], NOT_YET_RUN);
+    assert_eq!(entry["output"], "not yet run");
     assert_eq!(
-        health.last_status(&Subject::Check("hung".into())),
+        health
+            .watch(Subject::check("hung").clone())
+            .borrow()
+            .clone(),
         None,
         "answered while the first run was still hung"
     );
@@ -281,7 +281,7 @@ async fn a_hung_background_check_does_not_hold_up_probes_and_times_out() {
     assert_eq!(reply.status, 503);
     let output = reply.json()["checks"]["hung"][0]["output"].clone();
     assert!(output.as_str().unwrap().contains("timed out"), "{output}");
-    let report = health.evaluate(&Selection::check("hung")).await.unwrap();
+    let report = health.evaluate(&Subject::check("hung")).await.unwrap();
     assert_eq!(report.checks[0].end, RunEnd::TimedOut);
 }
 
@@ -297,16 +297,16 @@ async fn a_background_check_without_a_result_fails_readiness_and_warns_liveness(
             .initial_delay(Duration::from_secs(3600)),
     );
     for (probe, status) in [
-        (Probe::Readiness, Status::Fail),
-        (Probe::Startup, Status::Fail),
-        (Probe::Liveness, Status::Warn),
+        (Group::READY, Status::Fail),
+        (Group::STARTUP, Status::Fail),
+        (Group::LIVE, Status::Warn),
     ] {
-        let report = health.evaluate(&Selection::probe(probe)).await.unwrap();
+        let report = health.evaluate(&Subject::group(probe)).await.unwrap();
         assert_eq!(report.status, status, "{probe}");
         assert_eq!(report.checks[0].end, RunEnd::NotYetRun);
         assert_eq!(
             report.checks[0].result.message.as_deref(),
-            Some(NOT_YET_RUN)
+            Some("not yet run")
         );
     }
 }
@@ -315,8 +315,8 @@ async fn a_background_check_without_a_result_fails_readiness_and_warns_liveness(
 async fn background_checks_publish_changes_without_any_probe() {
     let (check, _runs) = scripted("db", &[true, false, false, true]);
     let health = working();
-    let mut changes = health.subscribe_to(Subject::Check("db".into()));
-    let mut watch = health.watch(Subject::Check("db".into()));
+    let mut changes = common::subscribe_to(&health, Subject::check("db"));
+    let mut watch = health.watch(Subject::check("db"));
     health.register(check.background(Duration::from_millis(1)));
     let mut seen = Vec::new();
     for _ in 0..3 {
@@ -405,12 +405,12 @@ async fn subscriptions_see_each_change_once_in_order() {
     let health = working();
     health.register(check);
     let mut all = health.subscribe();
-    let mut service = health.subscribe_to(Subject::Service);
-    let mut probe = health.subscribe_to(Subject::Probe(Probe::Readiness));
-    let mut one = health.subscribe_to(Subject::Check("db".into()));
+    let mut service = common::subscribe_to(&health, Subject::Service);
+    let mut probe = common::subscribe_to(&health, Subject::group(Group::READY));
+    let mut one = common::subscribe_to(&health, Subject::check("db"));
     for _ in 0..3 {
-        health.evaluate(&Selection::service()).await;
-        health.evaluate(&Selection::probe(Probe::Readiness)).await;
+        health.evaluate(&Subject::Service).await;
+        health.evaluate(&Subject::group(Group::READY)).await;
     }
     // Service and readiness ran alternately: pass pass | fail fail | pass pass.
     let expected = [
@@ -450,7 +450,7 @@ async fn subscriptions_see_each_change_once_in_order() {
     }
     assert_eq!(total, 9, "three subjects, three changes each");
     assert_eq!(
-        *health.watch(Subject::Probe(Probe::Readiness)).borrow(),
+        *health.watch(Subject::group(Group::READY)).borrow(),
         Some(Status::Pass)
     );
 }
@@ -527,6 +527,6 @@ async fn deregistering_replacing_or_shutting_down_ends_the_task() {
     until(|| alive_tasks() == 0).await;
     // Back to work: the next probe restarts it.
     health.set_state(State::Working);
-    health.evaluate(&Selection::service()).await;
+    health.evaluate(&Subject::Service).await;
     assert_eq!(alive_tasks(), 1);
 }

@@ -1,7 +1,7 @@
 //! Running checks: concurrency, timeouts, panics, clients that go away, the registry,
 //! aggregation and status codes, through real servers.
 
-mod common;
+use crate::common;
 
 use common::{HANG, within};
 
@@ -182,7 +182,7 @@ async fn the_panic_status_code_is_configurable() {
         HealthLayer::new()
             .health(health.clone())
             .status_codes(StatusCodes {
-                panicked: Some(StatusCode::INTERNAL_SERVER_ERROR),
+                errored: Some(StatusCode::INTERNAL_SERVER_ERROR),
                 ..StatusCodes::default()
             })
             .layer(common::echo_service()),

@@ -1,8 +1,7 @@
 //! The heartbeat style (oarepo-heartbeat): readiness, liveliness and environ.
 
-mod common;
-#[path = "common/styles.rs"]
-mod styles;
+use crate::common;
+use crate::styles;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +10,7 @@ use http::Method;
 use serde_json::{Map, json};
 use styles::Switch;
 use tower_health::format::Environ;
-use tower_health::{Check, CheckResult, Health, HealthLayer, Status, preset::Heartbeat};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Status, preset::OarepoHeartbeat};
 
 use common::{Reply, TestServer, get, request};
 
@@ -19,7 +18,7 @@ const READINESS: &str = "/.well-known/heartbeat/readiness";
 const LIVELINESS: &str = "/.well-known/heartbeat/liveliness";
 const ENVIRON: &str = "/.well-known/heartbeat/environ";
 
-async fn server(health: &Health, preset: Heartbeat) -> TestServer {
+async fn server(health: &Health, preset: OarepoHeartbeat) -> TestServer {
     styles::serve_layer(HealthLayer::new().health(health.clone()).endpoints(preset)).await
 }
 
@@ -50,7 +49,7 @@ async fn readiness_and_liveliness_have_their_own_probes() {
             .liveness(),
     );
     health.register(probe("search", &search, json!({"nodes": 3})).readiness());
-    let server = server(&health, Heartbeat::new()).await;
+    let server = server(&health, OarepoHeartbeat::new()).await;
 
     assert_json(
         &get(&server, READINESS).await,
@@ -81,7 +80,7 @@ async fn readiness_and_liveliness_have_their_own_probes() {
 #[tokio::test]
 async fn no_probes_is_ok() {
     let health = Health::new();
-    let server = server(&health, Heartbeat::new()).await;
+    let server = server(&health, OarepoHeartbeat::new()).await;
     for path in [READINESS, LIVELINESS] {
         assert_json(
             &get(&server, path).await,
@@ -97,7 +96,7 @@ async fn the_boolean_overwrites_status_in_data_and_the_later_duplicate_wins() {
     let ok = Switch::new(false);
     let failing = Switch::new(true);
     health.register(probe("queue", &ok, json!({"status": "green", "depth": 4})));
-    let server = server(&health, Heartbeat::new()).await;
+    let server = server(&health, OarepoHeartbeat::new()).await;
     assert_json(
         &get(&server, READINESS).await,
         200,
@@ -120,7 +119,7 @@ async fn the_boolean_overwrites_status_in_data_and_the_later_duplicate_wins() {
 async fn a_raising_probe_answers_json_500_and_the_service_keeps_answering() {
     let health = Health::new();
     health.register(styles::panicking("explodes").liveness());
-    let server = server(&health, Heartbeat::new()).await;
+    let server = server(&health, OarepoHeartbeat::new()).await;
     assert_json(
         &get(&server, LIVELINESS).await,
         500,
@@ -137,7 +136,7 @@ async fn a_raising_probe_answers_json_500_and_the_service_keeps_answering() {
 async fn any_method_exact_path_query_ignored() {
     let health = Health::new();
     health.register(probe("database", &Switch::new(false), json!({})));
-    let server = server(&health, Heartbeat::new()).await;
+    let server = server(&health, OarepoHeartbeat::new()).await;
     let expected = json!({"status": true, "checks": {"database": {"status": true}}});
     for method in [Method::POST, Method::PUT, Method::DELETE] {
         assert_json(
@@ -182,7 +181,7 @@ async fn environ_is_always_200_with_the_build_and_application_sections() {
                 Map::from_iter([("pool".to_owned(), json!({"healthy": ok}))]),
             )
         });
-    let server = server(&health, Heartbeat::new().environ(environ)).await;
+    let server = server(&health, OarepoHeartbeat::new().environ(environ)).await;
 
     let reply = get(&server, ENVIRON).await;
     assert_eq!(reply.status, 200);
@@ -195,7 +194,7 @@ async fn environ_is_always_200_with_the_build_and_application_sections() {
     );
     assert_eq!(
         body["libraries"]["tower-health"],
-        json!({"version": tower_health::format::TOWER_HEALTH_VERSION, "conflicts": null})
+        json!({"version": env!("CARGO_PKG_VERSION"), "conflicts": null})
     );
     assert_eq!(body["libraries"]["postgres"]["version"], "16.2");
     assert!(
@@ -204,8 +203,8 @@ async fn environ_is_always_200_with_the_build_and_application_sections() {
             .unwrap()
             .starts_with("rustc 1.")
     );
-    assert_eq!(body["rust"]["target"], tower_health::format::TARGET);
-    assert!(!tower_health::format::TARGET.is_empty());
+    assert_eq!(body["rust"]["target"], env!("TOWER_HEALTH_TARGET"));
+    assert!(!env!("TOWER_HEALTH_TARGET").is_empty());
     assert_eq!(body["region"], "eu-west-1");
     assert_eq!(body["pool"], json!({"healthy": true}));
 

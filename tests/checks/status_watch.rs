@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tower_health::{Check, Health, Selection, State, Status, Subject};
+use tower_health::{Check, Health, State, Status, Subject};
 
 #[tokio::test]
 async fn a_watch_sees_each_recorded_change_of_its_subject() {
@@ -19,15 +19,15 @@ async fn a_watch_sees_each_recorded_change_of_its_subject() {
         async move { up }
     }));
 
-    health.evaluate(&Selection::service()).await.unwrap();
+    health.evaluate(&Subject::Service).await.unwrap();
     // Subscribed after the first record: starts from it.
-    let mut db = health.watch(Subject::Check("db".into()));
+    let mut db = health.watch(Subject::check("db"));
     let mut service = health.watch(Subject::Service);
     assert_eq!(*db.borrow_and_update(), Some(Status::Pass));
     assert_eq!(*service.borrow_and_update(), Some(Status::Pass));
 
     up.store(false, Ordering::SeqCst);
-    health.evaluate(&Selection::check("db")).await.unwrap();
+    health.evaluate(&Subject::check("db")).await.unwrap();
     assert!(db.has_changed().unwrap(), "the check's watch was not told");
     assert_eq!(*db.borrow_and_update(), Some(Status::Fail));
     assert!(
@@ -35,9 +35,9 @@ async fn a_watch_sees_each_recorded_change_of_its_subject() {
         "the service was not evaluated"
     );
 
-    health.evaluate(&Selection::service()).await.unwrap();
+    health.evaluate(&Subject::Service).await.unwrap();
     assert_eq!(*service.borrow_and_update(), Some(Status::Fail));
     // The same status again is no change.
-    health.evaluate(&Selection::check("db")).await.unwrap();
+    health.evaluate(&Subject::check("db")).await.unwrap();
     assert!(!db.has_changed().unwrap());
 }
