@@ -26,11 +26,9 @@ async fn main() -> std::io::Result<()> {
         CheckResult::fail("no quorum").data("nodes", 3)
     }));
     let environ = Environ::new(tower_health::build_info!()).section("region", json!("local"));
-    let app = Router::new().route("/", get(|| async { "hello" })).layer(
-        HealthLayer::new()
-            .health(health)
-            .endpoints(OarepoHeartbeat::new().environ(environ)),
-    );
+    let app = Router::new()
+        .route("/", get(|| async { "hello" }))
+        .layer(HealthLayer::with_endpoints(OarepoHeartbeat::new().environ(environ)).health(health));
     let paths = [
         "/.well-known/heartbeat/readiness",
         "/.well-known/heartbeat/liveliness",

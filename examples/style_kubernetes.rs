@@ -18,11 +18,9 @@ async fn main() -> std::io::Result<()> {
         CheckResult::fail("dial tcp 10.0.0.7:2379: connection refused")
     }));
     health.set_state(State::Working);
-    let app = Router::new().route("/", get(|| async { "hello" })).layer(
-        HealthLayer::new()
-            .health(health)
-            .endpoints(Kubernetes::new()),
-    );
+    let app = Router::new()
+        .route("/", get(|| async { "hello" }))
+        .layer(HealthLayer::with_endpoints(Kubernetes::new()).health(health));
     let paths = [
         "/livez?verbose",
         "/readyz",

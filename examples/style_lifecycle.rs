@@ -20,10 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // `Health check serving on HOST:PORT/health`.
     let listener = HealthListener::start(
         &ListenerConfig::from_env()?,
-        HealthLayer::new()
-            .health(health.clone())
-            .without_default_endpoints()
-            .endpoints(Py12fCommon::new("orders")),
+        HealthLayer::with_endpoints(Py12fCommon::new("orders")).health(health.clone()),
     )
     .await?;
     health.set_state(State::WarmingUp);

@@ -21,11 +21,8 @@ async fn main() -> std::io::Result<()> {
     health.register(Check::new("cache", || async {
         PyramidHealth::report("NOK", Some("evicting"))
     }));
-    let app = Router::new().route("/", get(|| async { "hello" })).layer(
-        HealthLayer::new()
-            .health(health)
-            .without_default_endpoints()
-            .endpoints(PyramidHealth::new()),
-    );
+    let app = Router::new()
+        .route("/", get(|| async { "hello" }))
+        .layer(HealthLayer::with_endpoints(PyramidHealth::new()).health(health));
     serve::serve(app, 3003, &["/health", "/health?checks=all"]).await
 }

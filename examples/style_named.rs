@@ -17,11 +17,9 @@ async fn main() -> std::io::Result<()> {
     health.register(Check::new("ready", || async {
         Err::<(), _>("database is down")
     }));
-    let app = Router::new().route("/", get(|| async { "hello" })).layer(
-        HealthLayer::new()
-            .health(health)
-            .endpoints(FlaskHealthz::new().no_log()),
-    );
+    let app = Router::new()
+        .route("/", get(|| async { "hello" }))
+        .layer(HealthLayer::with_endpoints(FlaskHealthz::new().no_log()).health(health));
     serve::serve(
         app,
         3005,

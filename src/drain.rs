@@ -1,36 +1,4 @@
-//! Graceful drain: the shutdown signal to hand to a server.
-//!
-//! On SIGTERM (what Kubernetes sends to stop a pod), Ctrl-C, or the state being set to
-//! [`State::ShuttingDown`] by the application, [`Drain::signal`] sets the state to shutting down
-//! (readiness fails, gRPC reports `NOT_SERVING` and ends its `Watch` streams), waits the drain
-//! delay so that load balancers and the kubelet notice and stop sending new requests, then
-//! resolves. The server then stops accepting connections and finishes the requests in flight:
-//! none is cut.
-//!
-//! ```no_run
-//! use std::time::Duration;
-//! use axum::{Router, routing::get};
-//! use tower_health::{Drain, Health, HealthLayer, State};
-//!
-//! # async fn run() -> std::io::Result<()> {
-//! let health = Health::new();
-//! let app: Router = Router::new()
-//!     .route("/", get(|| async { "hello" }))
-//!     .layer(HealthLayer::new().health(health.clone()));
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-//! health.set_state(State::Working);
-//! axum::serve(listener, app)
-//!     .with_graceful_shutdown(Drain::new(health).delay(Duration::from_secs(5)).signal())
-//!     .await
-//! # }
-//! ```
-//!
-//! With tonic: `Server::builder()...serve_with_shutdown(addr, Drain::new(health).signal())`.
-//!
-//! Listening for signals needs a tokio runtime with its IO driver, as `#[tokio::main]` and every
-//! server runtime have. tokio's `signal` feature is part of the core dependencies rather than a
-//! feature of this crate: every deployment on Kubernetes needs the drain, and the feature adds only
-//! a small crate to the tokio a server already has.
+//! The graceful drain before a shutdown.
 
 use std::time::Duration;
 
@@ -38,7 +6,39 @@ use futures_util::future::{Either, select};
 
 use crate::health::{Health, State};
 
-/// The drain before a graceful shutdown. See the [module docs](self).
+/// Graceful drain: the shutdown signal to hand to a server.
+///
+/// On SIGTERM (what Kubernetes sends to stop a pod), Ctrl-C, or the state being set to
+/// [`State::ShuttingDown`] by the application, [`Drain::signal`] sets the state to shutting down
+/// (readiness fails, gRPC reports `NOT_SERVING` and ends its `Watch` streams), waits the drain
+/// delay so that load balancers and the kubelet notice and stop sending new requests, then
+/// resolves. The server then stops accepting connections and finishes the requests in flight:
+/// none is cut.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use axum::{Router, routing::get};
+/// use tower_health::{Drain, Health, HealthLayer, State};
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let health = Health::new();
+/// let app: Router = Router::new()
+///     .route("/", get(|| async { "hello" }))
+///     .layer(HealthLayer::new().health(health.clone()));
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+/// health.set_state(State::Working);
+/// axum::serve(listener, app)
+///     .with_graceful_shutdown(Drain::new(health).delay(Duration::from_secs(5)).signal())
+///     .await
+/// # }
+/// ```
+///
+/// With tonic: `Server::builder()...serve_with_shutdown(addr, Drain::new(health).signal())`.
+///
+/// Listening for signals needs a tokio runtime with its IO driver, as `#[tokio::main]` and every
+/// server runtime have. tokio's `signal` feature is part of the core dependencies rather than a
+/// feature of this crate: every deployment on Kubernetes needs the drain, and the feature adds only
+/// a small crate to the tokio a server already has.
 #[derive(Clone, Debug)]
 pub struct Drain {
     health: Health,

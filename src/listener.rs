@@ -52,9 +52,6 @@ use crate::http::HealthLayer;
 /// The wait after a failed accept before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
-/// How long a connection may take to send a request's headers before it is closed.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Where the standalone listener listens, and whether it runs at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ListenerConfig {
@@ -152,6 +149,8 @@ pub struct HealthListener {
 }
 
 impl HealthListener {
+    /// How long a connection may take to send a request's headers before it is closed.
+    pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
     /// Binds and starts serving `layer` when `config` is enabled, logging
     /// `Health check serving on HOST:PORT/PATH`; otherwise starts nothing. Must be called within
     /// a Tokio runtime.
@@ -196,7 +195,7 @@ impl HealthListener {
                         connections.spawn(async move {
                             let _ = hyper::server::conn::http1::Builder::new()
                                 .timer(TokioTimer::new())
-                                .header_read_timeout(HEADER_READ_TIMEOUT)
+                                .header_read_timeout(HealthListener::HEADER_READ_TIMEOUT)
                                 .serve_connection(TokioIo::new(stream), service)
                                 .await;
                         });

@@ -26,7 +26,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tower_health::grpc::GrpcHealth;
-use tower_health::{Check, CheckResult, Drain, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Drain, Gate, Group, Health, HealthLayer, State};
 
 /// A bound on anything that could hang; never a timing assertion.
 const BOUND: Duration = Duration::from_secs(20);
@@ -528,5 +528,61 @@ async fn check_of_an_unknown_name_while_shutting_down_is_not_found() {
             .expect("Check hung")
             .expect_err("an unknown name must be an error");
         assert_eq!(error.code(), Code::NotFound, "{mode:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_group_is_a_service_name_for_check_and_watch() {
+    for mode in MODES {
+        let health = Health::new();
+        let (postgres, postgres_up) = switch("postgres");
+        health.register(postgres.readiness().group("database"));
+        health.register(
+            Check::new("cache", || async { false })
+                .group("database")
+                .non_critical(),
+        );
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+
+        // Path names and the built-in long names both resolve to the built-in groups.
+        for service in ["database", "ready", "readiness", "live", "liveness"] {
+            assert_eq!(
+                check(&mut client, service).await,
+                ServingStatus::Serving,
+                "{mode:?} {service:?}"
+            );
+        }
+        let mut database = watch(&mut client, "database").await;
+        assert_eq!(next(&mut database).await, Some(ServingStatus::Serving));
+
+        postgres_up.store(false, Ordering::SeqCst);
+        assert_eq!(
+            check(&mut client, "database").await,
+            ServingStatus::NotServing
+        );
+        assert_eq!(
+            next(&mut database).await,
+            Some(ServingStatus::NotServing),
+            "{mode:?}"
+        );
+        // The non-critical check only warns its group, which still serves, on its own.
+        assert_eq!(check(&mut client, "cache").await, ServingStatus::Serving);
+
+        // A declared gate holds the group while warming up.
+        health.add_group(Group::new("database").gate(Gate::Working));
+        postgres_up.store(true, Ordering::SeqCst);
+        health.set_state(State::WarmingUp);
+        assert_eq!(
+            check(&mut client, "database").await,
+            ServingStatus::NotServing
+        );
+        health.set_state(State::Working);
+        assert_eq!(check(&mut client, "database").await, ServingStatus::Serving);
+        assert_eq!(
+            next(&mut database).await,
+            Some(ServingStatus::Serving),
+            "{mode:?}"
+        );
     }
 }

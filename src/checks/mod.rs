@@ -76,11 +76,11 @@ mod redis;
 pub use redis::Redis;
 
 /// The health+json component type of datastores (PostgreSQL, Redis).
-pub const DATASTORE: &str = "datastore";
+pub(crate) const DATASTORE: &str = "datastore";
 /// The health+json component type of the machine's resources (disk, memory).
-pub const SYSTEM: &str = "system";
+pub(crate) const SYSTEM: &str = "system";
 /// The health+json component type of other services and endpoints.
-pub const COMPONENT: &str = "component";
+pub(crate) const COMPONENT: &str = "component";
 
 /// The [`Check`] every ready-made check turns into: one place for the defaults they share.
 fn ready_made(

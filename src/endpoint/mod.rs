@@ -1,33 +1,4 @@
 //! Endpoints: one health path and everything about how it answers.
-//!
-//! An [`Endpoint`] says what a path evaluates (a [`Subject`]: the service, a group or the
-//! checks of a name), how the lifecycle state and maintenance mode gate it (by default the
-//! subject's own gate), which query parameters it reads, which methods it takes, how statuses
-//! map to HTTP codes, whether check messages are shown, and the response format. The layer's
-//! default paths and every preset are endpoints; an application can add its own.
-//!
-//! ```
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() {
-//! use http::{Request, StatusCode};
-//! use tower::ServiceExt;
-//! use tower_health::{Check, Details, Endpoint, Group, Health, HealthLayer, Subject};
-//!
-//! let health = Health::new();
-//! health.register(Check::new("db", || async { Err::<(), _>("connection refused") }).liveness());
-//! // The liveness group at a path of its own, with messages for requests carrying a header.
-//! let layer = HealthLayer::new().health(health).endpoint(
-//!     Endpoint::new("/livez")
-//!         .subject(Subject::group(Group::LIVE))
-//!         .details(Details::when(|request| request.headers.contains_key("x-health-token"))),
-//! );
-//! let service = tower::ServiceBuilder::new()
-//!     .layer(layer)
-//!     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
-//! let response = service.oneshot(Request::get("/livez").body(String::new()).unwrap()).await.unwrap();
-//! assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
-//! # }
-//! ```
 
 mod defaults;
 mod details;
@@ -62,7 +33,36 @@ pub(crate) enum RunChecks {
     WhenParam { param: String, values: Vec<String> },
 }
 
-/// One health path and how it answers. See the [module docs](self).
+/// Endpoints: one health path and everything about how it answers.
+///
+/// An [`Endpoint`] says what a path evaluates (a [`Subject`]: the service, a group or the
+/// checks of a name), how the lifecycle state and maintenance mode gate it (by default the
+/// subject's own gate), which query parameters it reads, which methods it takes, how statuses
+/// map to HTTP codes, whether check messages are shown, and the response format. The layer's
+/// default paths and every preset are endpoints; an application can add its own.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_health::{Check, Details, Endpoint, Group, Health, HealthLayer, Subject};
+///
+/// let health = Health::new();
+/// health.register(Check::new("db", || async { Err::<(), _>("connection refused") }).liveness());
+/// // The liveness group at a path of its own, with messages for requests carrying a header.
+/// let layer = HealthLayer::new().health(health).endpoint(
+///     Endpoint::new("/livez")
+///         .subject(Subject::group(Group::LIVE))
+///         .details(Details::when(|request| request.headers.contains_key("x-health-token"))),
+/// );
+/// let service = tower::ServiceBuilder::new()
+///     .layer(layer)
+///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+/// let response = service.oneshot(Request::get("/livez").body(String::new()).unwrap()).await.unwrap();
+/// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Endpoint {
     pub(crate) path: PathPattern,

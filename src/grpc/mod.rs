@@ -3,7 +3,7 @@
 //!
 //! [`GrpcHealth`] implements tonic-health's generated server trait on a [`Health`] handle. Add it
 //! to a tonic server as a service, or let the layer answer the protocol itself with
-//! [`HealthLayer::grpc`], which routes `/grpc.health.v1.Health/*` to the same implementation.
+//! [`HealthLayer::grpc`](crate::HealthLayer::grpc), which routes `/grpc.health.v1.Health/*` to the same implementation.
 //!
 //! Service names resolve by one rule, [`Health::subject`]: `""` is every check, gated by the
 //! working state (like `/health`); a group's name is that group under its gate (the built-in

@@ -15,6 +15,9 @@ use tower_service::Service;
 use super::body::{HealthBody, Payload};
 use super::routes::Handler;
 
+/// The target of the per-request event: stable, whatever the module layout, for log filters.
+pub(crate) const REQUEST_TARGET: &str = "tower_health::request";
+
 /// Where debug logging is on: the path of a health request and when it came.
 pub(crate) type LogContext = Option<Box<(Box<str>, Instant)>>;
 
@@ -99,7 +102,7 @@ where
                     let status = response.status();
                     if let Some((path, started)) = log.as_deref() {
                         if !(handler.no_log() && status == StatusCode::OK) {
-                            tracing::debug!(path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
+                            tracing::debug!(target: REQUEST_TARGET, path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
                         }
                     }
                     return Poll::Ready(Ok(response.map(HealthBody::health)));

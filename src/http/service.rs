@@ -9,7 +9,7 @@ use http::{Request, Response, StatusCode};
 use tower_service::Service;
 
 use super::body::HealthBody;
-use super::future::ResponseFuture;
+use super::future::{REQUEST_TARGET, ResponseFuture};
 use super::request::{BoxError, HealthRequest, path_names};
 use super::response::method_response;
 use super::routes::Routes;
@@ -104,7 +104,7 @@ where
             let handler = route.handler.clone();
             let names = path_names(target);
             // The path and start time are kept only when the answer may be logged.
-            let log = tracing::enabled!(tracing::Level::DEBUG)
+            let log = tracing::enabled!(target: REQUEST_TARGET, tracing::Level::DEBUG)
                 .then(|| Box::new((Box::<str>::from(request.uri().path()), Instant::now())));
             let future = match handler.methods().decide(request.method()) {
                 MethodDecision::Answer => {

@@ -52,7 +52,7 @@ fn requests(captured: &Captured) -> Vec<(String, String)> {
         .into_iter()
         .map(|r| {
             assert_eq!(r.level, Level::DEBUG);
-            assert!(r.target.starts_with("tower_health"), "{}", r.target);
+            assert_eq!(r.target, "tower_health::request");
             assert!(r.field("elapsed").is_some(), "{r:?}");
             (
                 r.field("path").unwrap().to_owned(),

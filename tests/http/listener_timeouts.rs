@@ -4,7 +4,7 @@
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tower_health::listener::{HEADER_READ_TIMEOUT, HealthListener, ListenerConfig};
+use tower_health::listener::{HealthListener, ListenerConfig};
 use tower_health::{Health, HealthLayer};
 
 #[tokio::test(start_paused = true)]
@@ -24,7 +24,10 @@ async fn a_connection_that_never_finishes_its_headers_is_closed() {
     let mut reply = Vec::new();
     // The paused clock jumps to the next timer while the test waits: the header timeout's,
     // long before this one's.
-    let read = tokio::time::timeout(HEADER_READ_TIMEOUT * 10, stream.read_to_end(&mut reply));
+    let read = tokio::time::timeout(
+        HealthListener::HEADER_READ_TIMEOUT * 10,
+        stream.read_to_end(&mut reply),
+    );
     read.await
         .expect("the connection was left open")
         .unwrap_or_default();

@@ -11,6 +11,7 @@ mod invariants;
 
 mod format_health_json;
 mod frameworks;
+mod groups;
 mod hostile;
 mod layer_http;
 mod lifecycle;

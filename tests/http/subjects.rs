@@ -125,10 +125,7 @@ async fn a_subset_endpoint_is_not_recorded_as_the_service() {
 
     assert_eq!(get(&server, "/status").await.status, StatusCode::OK);
     assert_eq!(get(&server, "/ready-started").await.status, StatusCode::OK);
-    assert_eq!(
-        *health.watch(Subject::Service.clone()).borrow(),
-        None
-    );
+    assert_eq!(*health.watch(Subject::Service.clone()).borrow(), None);
     assert_eq!(
         health
             .watch(Subject::group(Group::READY).clone())

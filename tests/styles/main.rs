@@ -7,6 +7,7 @@ mod common;
 mod styles;
 
 mod kubernetes;
+mod one_liners;
 mod style_heartbeat;
 mod style_kubernetes;
 mod style_lifecycle;

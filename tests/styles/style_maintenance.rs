@@ -202,3 +202,31 @@ async fn custom_url_and_codes() {
         Some("yes")
     );
 }
+
+#[tokio::test]
+async fn the_last_checks_parameter_decides_and_the_query_comes_before_the_body() {
+    let f = fixture(PyramidHealth::new()).await;
+    f.cache.set_failing(true);
+    for (query, runs) in [
+        ("checks=all&checks=1", false),
+        ("checks=1&checks=all", true),
+        ("checks=TRUE", true),
+        ("checks=all&checks=", false),
+    ] {
+        let reply = get(&f.server, &format!("/health?{query}")).await;
+        let (status, body) = if runs { (503, "ERROR") } else { (200, "OK") };
+        assert_plain(&reply, status, body);
+    }
+    // A query that names `checks` decides; the form body is not read for it.
+    let form = |uri: &str| {
+        Request::post(f.server.url(uri))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Full::new(Bytes::from_static(b"checks=all")))
+            .unwrap()
+    };
+    let client = common::http1_client();
+    let reply = common::send_with(&client, form("/health?checks=1")).await;
+    assert_plain(&reply, 200, "OK");
+    let reply = common::send_with(&client, form("/health?other=1")).await;
+    assert_plain(&reply, 503, "ERROR");
+}
