@@ -753,6 +753,27 @@ mod grpc {
     }
 
     #[tokio::test]
+    async fn uses_the_channel_it_is_given() {
+        let server = grpc_server().await;
+        let channel = tonic::transport::Endpoint::from_shared(server.url())
+            .unwrap()
+            .connect_lazy();
+        // The URL only names the server in messages: the channel decides where calls go.
+        let check = Grpc::new("http://ledger.example:50051")
+            .service("ledger")
+            .channel(channel)
+            .into_check("ledger");
+        assert_eq!(run(check.clone()).await.status(), Status::Pass);
+        server.up.store(false, Ordering::SeqCst);
+        assert_eq!(
+            message(&run(check).await),
+            "http://ledger.example:50051 reports the service \"ledger\" as NOT_SERVING"
+        );
+        assert_eq!(server.connections.load(Ordering::SeqCst), 1);
+        server.stop().await;
+    }
+
+    #[tokio::test]
     async fn fails_when_nothing_listens_and_on_an_invalid_url() {
         let closed = closed_port().await;
         let report = run(Grpc::new(&format!("http://{closed}"))
