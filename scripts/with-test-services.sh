@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Runs a command with throwaway PostgreSQL and Redis servers for the database checks' tests:
+# Runs a command with throwaway PostgreSQL and Redis servers for the database checks' tests, and
+# a dnsmasq DNS server for the DNS check's tests:
 #
 #   scripts/with-test-services.sh cargo test --all-features
 #
-# Installs Debian's postgresql and redis-server packages if missing, starts both on free ports
-# of 127.0.0.1 with data in a temporary directory and a random password, exports
+# Installs Debian's postgresql, redis-server and dnsmasq-base packages if missing, starts the
+# servers on free ports of 127.0.0.1 with data in a temporary directory and a random password,
+# exports
 #   TOWER_HEALTH_TEST_POSTGRES_URL  postgres://tower_health:PASSWORD@127.0.0.1:PORT/postgres
 #   TOWER_HEALTH_TEST_REDIS_URL     redis://default:PASSWORD@127.0.0.1:PORT/
+#   TOWER_HEALTH_TEST_DNS           127.0.0.1:PORT, answering test.internal with 10.1.2.3 and
+#                                   fd00::1:2:3, missing.internal with NXDOMAIN, and nothing else
+#                                   (no upstream servers, no hosts file)
 # runs the command, and stops the servers and removes their data whatever happens.
 set -euo pipefail
 
@@ -23,11 +28,15 @@ postgres_bin() {
     ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1
 }
 
-if [ -z "$(postgres_bin)" ] || ! command -v redis-server >/dev/null; then
-    echo "with-test-services: installing postgresql and redis-server" >&2
+if [ -z "$(postgres_bin)" ] || ! command -v redis-server >/dev/null ||
+    ! PATH="$PATH:/usr/sbin" command -v dnsmasq >/dev/null; then
+    echo "with-test-services: installing postgresql, redis-server and dnsmasq-base" >&2
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server >/dev/null
+    # dnsmasq-base: the program without the system service the dnsmasq package starts.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql redis-server \
+        dnsmasq-base >/dev/null
 fi
+DNSMASQ="$(PATH="$PATH:/usr/sbin" command -v dnsmasq)"
 PG_BIN="$(postgres_bin)"
 
 # Runs a PostgreSQL tool as the postgres user: PostgreSQL refuses to run as root.
@@ -71,6 +80,7 @@ WORK="$(mktemp -d)"
 chmod 755 "$WORK"
 PG_DATA="$WORK/postgres"
 REDIS_PID=""
+DNS_PID=""
 
 stop_services() {
     if [ -f "$PG_DATA/postmaster.pid" ]; then
@@ -79,6 +89,10 @@ stop_services() {
     if [ -n "$REDIS_PID" ]; then
         kill "$REDIS_PID" 2>/dev/null || true
         wait "$REDIS_PID" 2>/dev/null || true
+    fi
+    if [ -n "$DNS_PID" ]; then
+        kill "$DNS_PID" 2>/dev/null || true
+        wait "$DNS_PID" 2>/dev/null || true
     fi
     rm -rf "$WORK"
 }
@@ -118,9 +132,29 @@ for attempt in 1 2 3; do
     if [ "$attempt" -eq 3 ]; then exit 1; fi
 done
 
+# dnsmasq: in the foreground (so $! is its pid), as the current user, no configuration file, no
+# upstream servers and no hosts file; it listens on TCP as well as UDP, which wait_for_port sees.
+mkdir -p "$WORK/dns"
+for attempt in 1 2 3; do
+    DNS_PORT="$(free_port)"
+    "$DNSMASQ" --keep-in-foreground --conf-file=/dev/null --user="$(id -un)" \
+        --pid-file="$WORK/dns/dnsmasq.pid" --log-facility="$WORK/dns/server.log" \
+        --listen-address=127.0.0.1 --bind-interfaces --port="$DNS_PORT" --no-resolv --no-hosts \
+        --address=/test.internal/10.1.2.3 --address=/test.internal/fd00::1:2:3 \
+        --address=/missing.internal/ &
+    DNS_PID=$!
+    if wait_for_port "$DNS_PORT" "$DNS_PID" "$WORK/dns/server.log"; then break; fi
+    kill "$DNS_PID" 2>/dev/null || true
+    wait "$DNS_PID" 2>/dev/null || true
+    DNS_PID=""
+    if [ "$attempt" -eq 3 ]; then exit 1; fi
+done
+
 export TOWER_HEALTH_TEST_POSTGRES_URL="postgres://tower_health:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres"
 export TOWER_HEALTH_TEST_REDIS_URL="redis://default:$REDIS_PASSWORD@127.0.0.1:$REDIS_PORT/"
-echo "with-test-services: PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT" >&2
+export TOWER_HEALTH_TEST_DNS="127.0.0.1:$DNS_PORT"
+echo "with-test-services: PostgreSQL on 127.0.0.1:$PG_PORT, Redis on 127.0.0.1:$REDIS_PORT," \
+    "dnsmasq on 127.0.0.1:$DNS_PORT" >&2
 
 # Not exec: the trap must stop the servers after the command.
 status=0

@@ -14,6 +14,9 @@
 //! | `Memory`: the process against its cgroup limit or the machine | `memory` | `system` | 250 ms |
 //! | `Postgres`: `SELECT 1` through an sqlx `PgPool` | `postgres` | `datastore` | 500 ms |
 //! | `Redis`: `PING` through a redis async connection | `redis` | `datastore` | 500 ms |
+//! | `TlsCert`: days until a certificate (PEM file or TLS handshake) expires | `tls-check` | `component` | 800 ms |
+//! | `Dns`: a name resolves, optionally to expected addresses | `dns-check` | `component` | 800 ms |
+//! | `Grpc`: another service's `grpc.health.v1` `Check` of a service | `grpc-check` | `component` | 800 ms |
 //!
 //! Messages say what failed without credentials: URLs are shown as scheme, host and path only
 //! (no user names, passwords, query or fragment), whatever the details policy.
@@ -74,6 +77,21 @@ pub use postgres::Postgres;
 mod redis;
 #[cfg(feature = "redis")]
 pub use redis::Redis;
+
+#[cfg(feature = "tls-check")]
+mod tls;
+#[cfg(feature = "tls-check")]
+pub use tls::TlsCert;
+
+#[cfg(feature = "dns-check")]
+mod dns;
+#[cfg(feature = "dns-check")]
+pub use dns::Dns;
+
+#[cfg(feature = "grpc-check")]
+mod grpc;
+#[cfg(feature = "grpc-check")]
+pub use grpc::Grpc;
 
 /// The health+json component type of datastores (PostgreSQL, Redis).
 pub(crate) const DATASTORE: &str = "datastore";
