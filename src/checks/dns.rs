@@ -15,7 +15,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::xfer::Protocol;
 
 use super::{COMPONENT, elapsed_ms, error_chain, ready_made};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// Looks a name up (A and AAAA records): passes when it resolves to at least one address, and to
 /// every [expected](Self::expect) address when some are given; fails otherwise.

@@ -10,7 +10,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 
 use super::{COMPONENT, elapsed_ms, error_chain, ready_made, redact};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 /// Asks another service's gRPC health service (`grpc.health.v1.Health/Check`) about a service
 /// name: passes on `SERVING`, fails on `NOT_SERVING` (or `UNKNOWN`), on `NOT_FOUND` (the server

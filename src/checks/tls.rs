@@ -16,7 +16,7 @@ use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::Pem;
 
 use super::{COMPONENT, error_chain, ready_made};
-use crate::check::{Check, CheckResult, HealthCheck};
+use crate::health::{Check, CheckResult, HealthCheck};
 
 const DAY: i64 = 24 * 60 * 60;
 

@@ -12,6 +12,7 @@ mod check_runs;
 mod checks_datastores;
 mod checks_execution;
 mod checks_network;
+mod checks_remote;
 mod checks_system;
 mod logging;
 mod resilience;

@@ -14,9 +14,6 @@
 
 #![cfg(any(feature = "tls-check", feature = "dns-check", feature = "grpc-check"))]
 
-#[path = "common/checks.rs"]
-mod checks;
-mod common;
 
 use std::time::Duration;
 
