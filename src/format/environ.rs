@@ -139,6 +139,11 @@ impl Format for Environ {
     fn render(&self, answer: &Answer<'_>) -> Rendered {
         Rendered::json(answer.status_code, JSON, &self.to_value())
     }
+
+    /// The contributors are asked on every request.
+    fn reusable(&self) -> bool {
+        self.contributors.is_empty()
+    }
 }
 
 impl fmt::Debug for Environ {

@@ -158,6 +158,13 @@ pub trait Format: Send + Sync + 'static {
     fn log(&self, answer: &Answer<'_>) {
         let _ = answer;
     }
+
+    /// Whether the same [`Answer`] is always written the same, so that a written answer may be
+    /// served again while nothing it is made of changes (the default). A format that also writes
+    /// what the answer does not hold (the time, a live figure) returns `false`.
+    fn reusable(&self) -> bool {
+        true
+    }
 }
 
 impl<F> Format for F

@@ -99,7 +99,7 @@ pub(crate) async fn evaluate(registry: &Arc<Registry>, selection: &Selection) ->
     }
     let state = registry.state();
     let gate = selection.gate.verdict(state, registry.has_started());
-    let checks = run_selected(registry, &to_run, &selection.subject).await;
+    let (checks, fresh_until) = run_selected(registry, &to_run, &selection.subject).await;
     let status = checks
         .iter()
         .map(CheckReport::contribution)
@@ -113,6 +113,7 @@ pub(crate) async fn evaluate(registry: &Arc<Registry>, selection: &Selection) ->
         unknown_excludes,
         gate,
         state,
+        fresh_until,
     };
     if let Some(subject) = selection.recorded_as(registry) {
         registry
@@ -122,58 +123,77 @@ pub(crate) async fn evaluate(registry: &Arc<Registry>, selection: &Selection) ->
     Some(report)
 }
 
-/// The reports of `checks`, in order. Results at hand (fresh in the cache, or a background
-/// check's latest) are taken at once, without a future each; the checks that must run are
-/// awaited together.
+/// The reports of `checks`, in order, and until when they are all fresh. Results at hand
+/// (fresh in the cache, or a background check's latest) are taken at once, without a future
+/// each; the checks that must run are awaited together.
 async fn run_selected(
     registry: &Arc<Registry>,
     checks: &[&Check],
     subject: &Subject,
-) -> Vec<CheckReport> {
+) -> (Vec<CheckReport>, Option<Instant>) {
     let now = Instant::now();
+    let mut fresh_until = None;
+    let mut until = |check: &Check, run: &FinishedRun| {
+        if !check.is_background() {
+            let this = run.fresh_until(registry.cache_ttl(check));
+            fresh_until = Some(fresh_until.map_or(this, |earliest: Instant| earliest.min(this)));
+        }
+    };
     let mut reports = Vec::with_capacity(checks.len());
     let mut to_run = Vec::new();
     for (index, check) in checks.iter().enumerate() {
         match at_hand(registry, check, subject, now) {
-            Some(report) => reports.push(report),
+            Some((report, run)) => {
+                until(check, &run);
+                reports.push(report);
+            }
             None => to_run.push(index),
         }
     }
     if to_run.is_empty() {
-        return reports;
+        return (reports, fresh_until);
     }
     let runs = join_all(to_run.iter().map(|&index| async move {
         let check = checks[index];
-        check_report(check, &*cached_or_shared(registry, check).await)
+        (index, cached_or_shared(registry, check).await)
     }))
     .await;
+    let runs: Vec<CheckReport> = runs
+        .into_iter()
+        .map(|(index, run)| {
+            until(checks[index], &run);
+            check_report(checks[index], &run)
+        })
+        .collect();
     // Merged back into registration order.
     let (mut runs, mut at_hand) = (runs.into_iter(), reports.into_iter());
     let mut to_run = to_run.into_iter().peekable();
-    (0..checks.len())
+    let reports = (0..checks.len())
         .filter_map(|index| match to_run.next_if_eq(&index) {
             Some(_) => runs.next(),
             None => at_hand.next(),
         })
-        .collect()
+        .collect();
+    (reports, fresh_until)
 }
 
-/// The report of `check` when it needs no run: its background result (or that it has none
-/// yet), or its cached result while fresh at `now`. Only reads.
+/// The report of `check` when it needs no run, with the run it comes from: its background
+/// result (or that it has none yet), or its cached result while fresh at `now`. Only reads.
 fn at_hand(
     registry: &Registry,
     check: &Check,
     subject: &Subject,
     now: Instant,
-) -> Option<CheckReport> {
-    if check.is_background() {
-        return Some(match check.state.latest() {
-            Some(run) => check_report(check, &run),
-            None => not_yet_run(check, subject),
-        });
-    }
-    let latest = check.state.fresh(now, registry.cache_ttl(check))?;
-    Some(check_report(check, &latest))
+) -> Option<(CheckReport, Arc<FinishedRun>)> {
+    let run = if check.is_background() {
+        check
+            .state
+            .latest()
+            .unwrap_or_else(|| Arc::new(not_yet_run(subject)))
+    } else {
+        check.state.fresh(now, registry.cache_ttl(check))?
+    };
+    Some((check_report(check, &run), run))
 }
 
 fn check_report(check: &Check, run: &FinishedRun) -> CheckReport {
@@ -193,20 +213,19 @@ fn check_report(check: &Check, run: &FinishedRun) -> CheckReport {
     }
 }
 
-/// A background check without a result yet: failing, except in the liveness group, where it
-/// only warns (a slow first run must not get the container restarted).
-fn not_yet_run(check: &Check, subject: &Subject) -> CheckReport {
+/// What a background check without a result yet reports: failing, except in the liveness
+/// group, where it only warns (a slow first run must not get the container restarted).
+fn not_yet_run(subject: &Subject) -> FinishedRun {
     let status = match subject {
         Subject::Group(group) if **group == *Group::LIVE => Status::Warn,
         _ => Status::Fail,
     };
-    let run = FinishedRun::new(
+    FinishedRun::new(
         CheckResult::new(status).message(NOT_YET_RUN),
         SystemTime::now(),
         Duration::ZERO,
         RunEnd::NotYetRun,
-    );
-    check_report(check, &run)
+    )
 }
 
 /// The message of a background check that has no result yet.

@@ -29,6 +29,10 @@ pub(crate) struct Registry {
     /// and how many of those are running: setting the state with none running is a mistake.
     server_expected: AtomicBool,
     servers: AtomicUsize,
+    /// Bumped whenever something an answer is made of may have changed: a stored result, the
+    /// registry, a group, the state, maintenance, the defaults. An answer rendered at one
+    /// generation is the same bytes while the generation holds (and its results are fresh).
+    generation: AtomicU64,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -56,6 +60,7 @@ impl Registry {
             changes: Changes::new(),
             server_expected: AtomicBool::new(false),
             servers: AtomicUsize::new(0),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -65,6 +70,17 @@ impl Registry {
 
     pub(crate) fn update_checks(&self, f: impl FnOnce(&mut Vec<Check>)) {
         update(&self.checks, f);
+        self.changed();
+    }
+
+    /// The current generation (see [`Registry::changed`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Marks that something an answer is made of has changed.
+    pub(crate) fn changed(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
     pub(crate) fn is_registered(&self, state: &Arc<super::state::CheckState>) -> bool {
@@ -81,6 +97,7 @@ impl Registry {
                 None => groups.push(group),
             }
         });
+        self.changed();
     }
 
     /// The declaration of the group `name`, or an ungated group when it was never declared.
@@ -122,7 +139,9 @@ impl Registry {
         if state == State::Working {
             self.reached_working.store(true, Ordering::Relaxed);
         }
-        self.state.send_replace(state)
+        let old = self.state.send_replace(state);
+        self.changed();
+        old
     }
 
     pub(crate) fn watch_state(&self) -> watch::Receiver<State> {
@@ -135,6 +154,7 @@ impl Registry {
 
     pub(crate) fn set_maintenance(&self, on: bool) {
         self.maintenance.store(on, Ordering::Relaxed);
+        self.changed();
     }
 
     pub(crate) fn set_maintenance_file(&self, path: Option<PathBuf>) {
@@ -142,6 +162,7 @@ impl Registry {
             .maintenance_file
             .write()
             .unwrap_or_else(|e| e.into_inner()) = path;
+        self.changed();
     }
 
     pub(crate) fn in_maintenance(&self) -> bool {
@@ -158,6 +179,7 @@ impl Registry {
     pub(crate) fn set_default_timeout(&self, timeout: Duration) {
         self.default_timeout_micros
             .store(timeout.as_micros() as u64, Ordering::Relaxed);
+        self.changed();
     }
 
     pub(crate) fn default_timeout(&self) -> Duration {
@@ -167,6 +189,7 @@ impl Registry {
     pub(crate) fn set_default_cache_ttl(&self, ttl: Duration) {
         self.default_cache_micros
             .store(ttl.as_micros() as u64, Ordering::Relaxed);
+        self.changed();
     }
 
     pub(crate) fn default_cache_ttl(&self) -> Duration {

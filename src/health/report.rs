@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use tokio::time::Instant;
+
 use super::result::CheckResult;
 use super::status::{State, Status};
 
@@ -74,6 +76,9 @@ pub struct Report {
     pub gate: Option<(Status, String)>,
     /// The lifecycle state the gate judged (read once, so a format's notes match the status).
     pub state: State,
+    /// Until when every result in the report is fresh (`None`: no result goes stale, as a
+    /// background check's does not).
+    pub(crate) fresh_until: Option<Instant>,
 }
 
 impl Report {

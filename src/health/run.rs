@@ -107,6 +107,7 @@ impl Runner {
         }
         let (registry, state) = (registry.upgrade()?, state.upgrade()?);
         let run = state.store(&self.thresholds, raw);
+        registry.changed();
         let status = run.result.status;
         if status != Status::Pass {
             // Not `message`: that name is the event's own message in tracing.

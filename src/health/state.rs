@@ -50,6 +50,11 @@ impl FinishedRun {
         }
     }
 
+    /// Until when the result is fresh for `ttl`.
+    pub(crate) fn fresh_until(&self, ttl: Duration) -> Instant {
+        self.finished + ttl
+    }
+
     /// Whether the result is younger than `ttl` at `now` (a result finished after `now` is).
     pub(crate) fn fresh_at(&self, now: Instant, ttl: Duration) -> bool {
         now.saturating_duration_since(self.finished) < ttl

@@ -1,106 +1,124 @@
 //! How an [`Endpoint`] answers a request: maintenance first, then the parameters, the
 //! evaluation of what the path selects, and the format.
+//!
+//! A rendered answer is kept and served again, without evaluating or rendering, while nothing
+//! it is made of has changed: the registry's generation (bumped by every stored result, state,
+//! maintenance and registry change) is the one it was rendered at, and every result in it is
+//! still fresh. It is kept per request variant (the path's group and check, whether details are
+//! shown, verbose, whether checks run), so one request's details never reach another.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
-use http::{Method, Response};
+use http::{Method, Response, StatusCode};
+use tokio::time::Instant;
 
 use super::body::Payload;
 use super::request::{HealthRequest, Params};
 use super::response::response;
-use super::routes::Handler;
+use super::routes::{Answering, Handler};
 use crate::endpoint::{Endpoint, Methods, RunChecks};
-use crate::format::{Answer, Outcome};
-use crate::health::{Gate, Health, Selection, State, Status};
+use crate::format::{Answer, Outcome, Rendered};
+use crate::health::{Gate, Health, Report, Selection, State, Status, Subject};
 
 /// An endpoint, as a route's handler.
-pub(crate) struct EndpointHandler(pub(crate) Endpoint);
+pub(crate) struct EndpointHandler {
+    endpoint: Endpoint,
+    reusable: Mutex<Vec<Reusable>>,
+}
+
+/// At most this many request variants are kept per endpoint (a few in practice: the groups and
+/// checks of a group route, details shown or not).
+const MAX_REUSABLE: usize = 32;
+
+/// What one request asks of its endpoint, decided before anything is awaited.
+struct Prepared {
+    selection: Selection,
+    maintenance: bool,
+    params: Params,
+    show_details: bool,
+    head: bool,
+    /// The request's parameters may still come in a form body.
+    reads_form: bool,
+}
+
+/// The parts of a request an answer depends on, besides the registry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Variant {
+    subject: Subject,
+    only: Option<Box<str>>,
+    show_details: bool,
+    verbose: bool,
+    run_checks: bool,
+}
+
+/// A rendered answer and what it was made of.
+struct Reusable {
+    variant: Variant,
+    generation: u64,
+    fresh_until: Option<Instant>,
+    rendered: Rendered,
+    /// For the format's per-answer log.
+    report: Arc<Report>,
+    status_code: StatusCode,
+}
 
 impl Handler for EndpointHandler {
     fn methods(&self) -> &Methods {
-        &self.0.methods
+        &self.endpoint.methods
     }
 
     fn no_log(&self) -> bool {
-        self.0.no_log
+        self.endpoint.no_log
     }
 
-    fn handle(
-        self: Arc<Self>,
-        health: Health,
-        request: HealthRequest,
-    ) -> BoxFuture<'static, Response<Payload>> {
-        Box::pin(async move { self.answer(&health, request).await })
+    fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering {
+        let prepared = self.prepare(&health, &request);
+        if prepared.maintenance && health.in_maintenance() {
+            // Maintenance wins over everything: answered before waiting on a form body.
+            return Answering::Ready(self.answer_maintenance(&health, &prepared));
+        }
+        if let Some(response) = self.reuse(&health, &prepared) {
+            return Answering::Ready(response);
+        }
+        Answering::Pending(self.answer(health, request, prepared))
     }
 }
 
 impl EndpointHandler {
-    async fn answer(&self, health: &Health, request: HealthRequest) -> Response<Payload> {
-        let endpoint = &self.0;
-        let head = request.parts.method == Method::HEAD;
-        let show_details = endpoint.details.allows(&request.parts);
+    pub(crate) fn new(endpoint: Endpoint) -> Self {
+        EndpointHandler {
+            endpoint,
+            reusable: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn prepare(&self, health: &Health, request: &HealthRequest) -> Prepared {
+        let endpoint = &self.endpoint;
         let mut params = Params::default();
         params.read(endpoint, request.parts.uri.query().unwrap_or("").as_bytes());
-        let (mut selection, maintenance) = self.selection(health, &request);
-        let answer = |outcome, status, status_code, state: State, verbose| {
-            let answer = Answer {
-                outcome,
-                status,
-                status_code,
-                state,
-                show_details,
-                verbose,
-            };
-            endpoint.format.log(&answer);
-            response(endpoint.format.render(&answer), head)
-        };
-
-        // Maintenance wins over everything: answered before waiting on a form body.
-        if maintenance && health.in_maintenance() {
-            return answer(
-                Outcome::Maintenance,
-                Status::Warn,
-                endpoint.codes.maintenance,
-                health.state(),
-                params.verbose,
-            );
-        }
-        let check = request.check.clone();
-        let wants_form = matches!(endpoint.run_checks, RunChecks::WhenParam { .. })
+        let (mut selection, maintenance) = self.selection(health, request);
+        let reads_form = matches!(endpoint.run_checks, RunChecks::WhenParam { .. })
             && params.run_checks.is_none()
             && request.is_form();
-        if wants_form {
-            if let Some(form) = request.read_form().await {
-                params.read(endpoint, &form);
-            }
+        selection.run_checks = self.runs_checks(&params);
+        selection.exclude = std::mem::take(&mut params.exclude);
+        Prepared {
+            selection,
+            maintenance,
+            params,
+            show_details: endpoint.details.allows(&request.parts),
+            head: request.parts.method == Method::HEAD,
+            reads_form,
         }
-        selection.run_checks = match endpoint.run_checks {
+    }
+
+    fn runs_checks(&self, params: &Params) -> bool {
+        match self.endpoint.run_checks {
             RunChecks::Always => true,
             RunChecks::Never => false,
             RunChecks::WhenParam { .. } => params.run_checks.unwrap_or(false),
-        };
-        selection.exclude = params.exclude;
-        let Some(report) = health.evaluate_selection(&selection).await else {
-            return answer(
-                Outcome::UnknownCheck(check.as_deref().unwrap_or_default()),
-                Status::Fail,
-                endpoint.codes.unknown_check,
-                health.state(),
-                params.verbose,
-            );
-        };
-        let status_code = match endpoint.codes.errored {
-            Some(code) if report.errored() => code,
-            _ => endpoint.codes.for_status(report.status),
-        };
-        answer(
-            Outcome::Report(&report),
-            report.status,
-            status_code,
-            report.state,
-            params.verbose,
-        )
+        }
     }
 
     /// What the request evaluates, and whether maintenance mode answers it. A group named by
@@ -108,9 +126,9 @@ impl EndpointHandler {
     /// name and, being a part, is ungated. The endpoint's own gate and maintenance settings
     /// win over both.
     fn selection(&self, health: &Health, request: &HealthRequest) -> (Selection, bool) {
-        let endpoint = &self.0;
+        let endpoint = &self.endpoint;
         let subject = match &request.group {
-            Some(group) => crate::Subject::group(&**group),
+            Some(group) => Subject::group(&**group),
             None => endpoint.subject.clone(),
         };
         let mut selection = Selection::of(health.registry(), subject);
@@ -124,5 +142,306 @@ impl EndpointHandler {
             selection.gate = gate;
         }
         (selection, endpoint.maintenance.unwrap_or(maintenance))
+    }
+
+    /// Writes `answer` with the endpoint's format, logging it where the format does.
+    fn render(&self, answer: &Answer<'_>) -> Rendered {
+        self.endpoint.format.log(answer);
+        self.endpoint.format.render(answer)
+    }
+
+    fn answer_maintenance(&self, health: &Health, prepared: &Prepared) -> Response<Payload> {
+        let rendered = self.render(&Answer {
+            outcome: Outcome::Maintenance,
+            status: Status::Warn,
+            status_code: self.endpoint.codes.maintenance,
+            state: health.state(),
+            show_details: prepared.show_details,
+            verbose: prepared.params.verbose,
+        });
+        response(rendered, prepared.head)
+    }
+
+    /// The variant of a request whose answer can be kept: one that excludes nothing, has all its
+    /// parameters already, and whose format writes the same answer the same.
+    fn variant(&self, prepared: &Prepared) -> Option<Variant> {
+        let selection = &prepared.selection;
+        let reusable = self.endpoint.format.reusable();
+        (reusable && selection.exclude.is_empty() && !prepared.reads_form).then(|| Variant {
+            subject: selection.subject.clone(),
+            only: selection.only.clone(),
+            show_details: prepared.show_details,
+            verbose: prepared.params.verbose,
+            run_checks: selection.run_checks,
+        })
+    }
+
+    /// The kept answer of this request's variant, when nothing it is made of has changed.
+    fn reuse(&self, health: &Health, prepared: &Prepared) -> Option<Response<Payload>> {
+        let variant = self.variant(prepared)?;
+        let generation = health.registry().generation();
+        let reusable = self.reusable.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = reusable.iter().find(|kept| kept.variant == variant)?;
+        let fresh = kept.fresh_until.is_none_or(|until| Instant::now() < until);
+        if kept.generation != generation || !fresh {
+            return None;
+        }
+        let rendered = kept.rendered.clone();
+        let report = kept.report.clone();
+        let status_code = kept.status_code;
+        drop(reusable);
+        // The format still sees every answer it would log.
+        self.endpoint.format.log(&Answer {
+            outcome: Outcome::Report(&report),
+            status: report.status,
+            status_code,
+            state: report.state,
+            show_details: variant.show_details,
+            verbose: variant.verbose,
+        });
+        Some(response(rendered, prepared.head))
+    }
+
+    fn keep(&self, kept: Reusable) {
+        let mut reusable = self.reusable.lock().unwrap_or_else(|e| e.into_inner());
+        reusable.retain(|old| old.variant != kept.variant);
+        if reusable.len() >= MAX_REUSABLE {
+            reusable.remove(0);
+        }
+        reusable.push(kept);
+    }
+
+    fn answer(
+        self: Arc<Self>,
+        health: Health,
+        request: HealthRequest,
+        mut prepared: Prepared,
+    ) -> BoxFuture<'static, Response<Payload>> {
+        Box::pin(async move {
+            let endpoint = &self.endpoint;
+            let check = request.check.clone();
+            if prepared.reads_form {
+                if let Some(form) = request.read_form().await {
+                    prepared.params.read(endpoint, &form);
+                    prepared.selection.run_checks = self.runs_checks(&prepared.params);
+                    prepared.selection.exclude = std::mem::take(&mut prepared.params.exclude);
+                }
+            }
+            // Read before evaluating: a change during the evaluation makes the answer stale.
+            let generation = health.registry().generation();
+            let Some(report) = health.evaluate_selection(&prepared.selection).await else {
+                let rendered = self.render(&Answer {
+                    outcome: Outcome::UnknownCheck(check.as_deref().unwrap_or_default()),
+                    status: Status::Fail,
+                    status_code: endpoint.codes.unknown_check,
+                    state: health.state(),
+                    show_details: prepared.show_details,
+                    verbose: prepared.params.verbose,
+                });
+                return response(rendered, prepared.head);
+            };
+            let status_code = match endpoint.codes.errored {
+                Some(code) if report.errored() => code,
+                _ => endpoint.codes.for_status(report.status),
+            };
+            let state: State = report.state;
+            let rendered = self.render(&Answer {
+                outcome: Outcome::Report(&report),
+                status: report.status,
+                status_code,
+                state,
+                show_details: prepared.show_details,
+                verbose: prepared.params.verbose,
+            });
+            let lasts = report
+                .fresh_until
+                .is_none_or(|until| Instant::now() < until);
+            if let Some(variant) = self.variant(&prepared).filter(|_| lasts) {
+                self.keep(Reusable {
+                    variant,
+                    generation,
+                    fresh_until: report.fresh_until,
+                    rendered: rendered.clone(),
+                    report: Arc::new(report),
+                    status_code,
+                });
+            }
+            response(rendered, prepared.head)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use http::Request;
+    use http_body_util::BodyExt;
+    use tower::{Layer, Service, ServiceExt};
+
+    use crate::{Check, Details, HealthLayer};
+
+    use super::*;
+
+    /// The layer around an inner service that must never be called.
+    fn service(
+        layer: HealthLayer,
+    ) -> impl Service<
+        Request<String>,
+        Response = Response<crate::HealthBody<String>>,
+        Error = Infallible,
+    > + Clone {
+        layer.layer(tower::service_fn(|_: Request<String>| async {
+            unreachable!("health paths never reach the inner service")
+        }))
+    }
+
+    async fn get(
+        service: &(
+             impl Service<
+            Request<String>,
+            Response = Response<crate::HealthBody<String>>,
+            Error = Infallible,
+        > + Clone
+         ),
+        path: &str,
+        token: bool,
+    ) -> (u16, String) {
+        let mut request = Request::get(path);
+        if token {
+            request = request.header("x-token", "yes");
+        }
+        let response = service
+            .clone()
+            .oneshot(request.body(String::new()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    /// A check counting its runs, passing while `up` is set, cached for `ttl`.
+    fn counted(ttl: Duration) -> (Check, Arc<AtomicUsize>, Arc<AtomicBool>) {
+        let (runs, up) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(true)),
+        );
+        let (counter, flag) = (runs.clone(), up.clone());
+        let check = Check::new("db", move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let up = flag.load(Ordering::SeqCst);
+            async move {
+                if up {
+                    Ok(())
+                } else {
+                    Err("connection refused")
+                }
+            }
+        })
+        .cache(ttl);
+        (check, runs, up)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_answer_never_outlives_its_results() {
+        let health = Health::new();
+        let (check, runs, up) = counted(Duration::from_secs(10));
+        health.register(check);
+        let service = service(HealthLayer::new().health(health));
+        assert_eq!(get(&service, "/health/ready", false).await.0, 200);
+        assert_eq!(get(&service, "/health/ready", false).await.0, 200);
+        assert_eq!(
+            runs.load(Ordering::SeqCst),
+            1,
+            "the second answer reused the first"
+        );
+        up.store(false, Ordering::SeqCst);
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert_eq!(
+            get(&service, "/health/ready", false).await.0,
+            200,
+            "still fresh"
+        );
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert_eq!(
+            get(&service, "/health/ready", false).await.0,
+            503,
+            "stale: ran again"
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_state_flip_maintenance_or_a_new_check_is_answered_at_once() {
+        let health = Health::new();
+        let (check, _, _) = counted(Duration::from_secs(3600));
+        health.register(check);
+        let service = service(HealthLayer::new().health(health.clone()));
+        assert_eq!(get(&service, "/health/ready", false).await.0, 200);
+        health.set_state(State::WarmingUp);
+        assert_eq!(get(&service, "/health/ready", false).await.0, 503);
+        health.set_state(State::Working);
+        assert_eq!(get(&service, "/health/ready", false).await.0, 200);
+        health.set_maintenance(true);
+        assert_eq!(get(&service, "/health/ready", false).await.0, 299);
+        health.set_maintenance(false);
+        assert_eq!(get(&service, "/health/ready", false).await.0, 200);
+        health.register(Check::new("queue", || async { false }));
+        assert_eq!(get(&service, "/health/ready", false).await.0, 503);
+        assert!(health.deregister("queue"));
+        assert_eq!(get(&service, "/health/ready", false).await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn one_requests_details_never_reach_another() {
+        let health = Health::new();
+        let (check, runs, up) = counted(Duration::from_secs(3600));
+        up.store(false, Ordering::SeqCst);
+        health.register(check);
+        let layer = HealthLayer::new()
+            .health(health)
+            .details(Details::when(|request| {
+                request.headers.contains_key("x-token")
+            }));
+        let service = service(layer);
+        for token in [true, false, true, false] {
+            let (status, body) = get(&service, "/health/ready", token).await;
+            assert_eq!(status, 503);
+            assert_eq!(body.contains("connection refused"), token, "{body}");
+        }
+        let (_, one) = get(&service, "/health/ready/db", true).await;
+        let (_, group) = get(&service, "/health/ready", true).await;
+        assert!(one.contains("connection refused") && group.contains("connection refused"));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn background_results_replace_the_kept_answer() {
+        let health = Health::new();
+        let up = Arc::new(AtomicBool::new(true));
+        let flag = up.clone();
+        health.register(
+            Check::new("worker", move || {
+                let up = flag.load(Ordering::SeqCst);
+                async move { up }
+            })
+            .background(Duration::from_millis(1)),
+        );
+        let service = service(HealthLayer::new().health(health.clone()));
+        let mut watch = health.watch(Subject::check("worker"));
+        watch
+            .wait_for(|status| *status == Some(Status::Pass))
+            .await
+            .unwrap();
+        assert_eq!(get(&service, "/health/ready", false).await.0, 200);
+        up.store(false, Ordering::SeqCst);
+        watch
+            .wait_for(|status| *status == Some(Status::Fail))
+            .await
+            .unwrap();
+        assert_eq!(get(&service, "/health/ready", false).await.0, 503);
     }
 }

@@ -7,13 +7,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
-use futures_util::future::BoxFuture;
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use super::body::{HealthBody, Payload};
-use super::routes::Handler;
+use super::routes::{Answering, Handler};
 
 /// The target of the per-request event: stable, whatever the module layout, for log filters.
 pub(crate) const REQUEST_TARGET: &str = "tower_health::request";
@@ -41,7 +40,7 @@ pin_project! {
         Inner { #[pin] future: S::Future },
         WaitReady { service: S, request: Option<R> },
         Health {
-            future: BoxFuture<'static, Response<Payload>>,
+            answering: Answering,
             handler: Arc<dyn Handler>,
             log: LogContext,
         },
@@ -65,14 +64,10 @@ impl<S: Service<R>, R> ResponseFuture<S, R> {
         }
     }
 
-    pub(crate) fn health(
-        future: BoxFuture<'static, Response<Payload>>,
-        handler: Arc<dyn Handler>,
-        log: LogContext,
-    ) -> Self {
+    pub(crate) fn health(answering: Answering, handler: Arc<dyn Handler>, log: LogContext) -> Self {
         ResponseFuture {
             kind: Kind::Health {
-                future,
+                answering,
                 handler,
                 log,
             },
@@ -94,11 +89,17 @@ where
                     return Poll::Ready(Ok(response.map(HealthBody::inner)));
                 }
                 KindProj::Health {
-                    future,
+                    answering,
                     handler,
                     log,
                 } => {
-                    let response = ready!(future.as_mut().poll(cx));
+                    let response = match answering {
+                        Answering::Ready(response) => {
+                            // Taken once: the future is not polled after it completes.
+                            std::mem::replace(response, Response::new(Payload::empty()))
+                        }
+                        Answering::Pending(future) => ready!(future.as_mut().poll(cx)),
+                    };
                     let status = response.status();
                     if let Some((path, started)) = log.as_deref() {
                         if !(handler.no_log() && status == StatusCode::OK) {

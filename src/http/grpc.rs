@@ -8,8 +8,7 @@ use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::future::BoxFuture;
-use http::{Method, Response};
+use http::Method;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
 use pin_project_lite::pin_project;
@@ -17,7 +16,7 @@ use tower_service::Service as _;
 
 use super::body::Payload;
 use super::request::HealthRequest;
-use super::routes::Handler;
+use super::routes::{Answering, Handler};
 use crate::endpoint::{Methods, PathPattern};
 use crate::grpc::{GrpcHealth, SERVICE_PATH};
 use crate::health::Health;
@@ -62,21 +61,17 @@ impl Handler for GrpcHandler {
         &self.methods
     }
 
-    fn handle(
-        self: Arc<Self>,
-        health: Health,
-        request: HealthRequest,
-    ) -> BoxFuture<'static, Response<Payload>> {
+    fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering {
         let HealthRequest { parts, body, .. } = request;
         let mut server = self.service_for(&health).into_server();
         let call = server.call(http::Request::from_parts(parts, body));
-        Box::pin(async move {
+        Answering::Pending(Box::pin(async move {
             let response = match call.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };
             response.map(|body| Payload::stream(GrpcBody { body, ended: false }.boxed_unsync()))
-        })
+        }))
     }
 }
 

@@ -233,7 +233,10 @@ impl Config {
             .cloned()
             .chain(self.defaults.endpoints())
         {
-            routes.push(endpoint.path.clone(), Arc::new(EndpointHandler(endpoint)));
+            routes.push(
+                endpoint.path.clone(),
+                Arc::new(EndpointHandler::new(endpoint)),
+            );
         }
         #[cfg(feature = "grpc")]
         if let Some(interval) = self.grpc {

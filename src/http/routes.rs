@@ -11,6 +11,12 @@ use super::request::HealthRequest;
 use crate::endpoint::{Methods, PathPattern, Target};
 use crate::health::Health;
 
+/// A handler's answer: ready at once (a kept answer, a 405), or still to come.
+pub(crate) enum Answering {
+    Ready(Response<Payload>),
+    Pending(BoxFuture<'static, Response<Payload>>),
+}
+
 /// Something that answers the requests of one path pattern.
 pub(crate) trait Handler: Send + Sync + 'static {
     fn methods(&self) -> &Methods;
@@ -20,11 +26,7 @@ pub(crate) trait Handler: Send + Sync + 'static {
         false
     }
 
-    fn handle(
-        self: Arc<Self>,
-        health: Health,
-        request: HealthRequest,
-    ) -> BoxFuture<'static, Response<Payload>>;
+    fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering;
 }
 
 pub(crate) struct Route {
@@ -90,11 +92,7 @@ mod tests {
         fn methods(&self) -> &Methods {
             unreachable!()
         }
-        fn handle(
-            self: Arc<Self>,
-            _: Health,
-            _: HealthRequest,
-        ) -> BoxFuture<'static, Response<Payload>> {
+        fn handle(self: Arc<Self>, _: Health, _: HealthRequest) -> Answering {
             unreachable!()
         }
     }

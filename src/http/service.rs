@@ -12,7 +12,7 @@ use super::body::HealthBody;
 use super::future::{REQUEST_TARGET, ResponseFuture};
 use super::request::{BoxError, HealthRequest, path_names};
 use super::response::method_response;
-use super::routes::Routes;
+use super::routes::{Answering, Routes};
 use crate::endpoint::MethodDecision;
 use crate::health::Health;
 
@@ -106,21 +106,20 @@ where
             // The path and start time are kept only when the answer may be logged.
             let log = tracing::enabled!(target: REQUEST_TARGET, tracing::Level::DEBUG)
                 .then(|| Box::new((Box::<str>::from(request.uri().path()), Instant::now())));
-            let future = match handler.methods().decide(request.method()) {
+            let answering = match handler.methods().decide(request.method()) {
                 MethodDecision::Answer => {
                     let request = HealthRequest::new(request, names);
                     handler.clone().handle(shared.health.clone(), request)
                 }
-                MethodDecision::Options => Box::pin(std::future::ready(method_response(
-                    StatusCode::OK,
-                    handler.methods(),
-                ))),
-                MethodDecision::NotAllowed => Box::pin(std::future::ready(method_response(
+                MethodDecision::Options => {
+                    Answering::Ready(method_response(StatusCode::OK, handler.methods()))
+                }
+                MethodDecision::NotAllowed => Answering::Ready(method_response(
                     StatusCode::METHOD_NOT_ALLOWED,
                     handler.methods(),
-                ))),
+                )),
             };
-            return ResponseFuture::health(future, handler, log);
+            return ResponseFuture::health(answering, handler, log);
         }
         if std::mem::take(&mut self.inner_ready) {
             ResponseFuture::inner(self.inner.call(request))
