@@ -55,6 +55,8 @@ pub mod layer;
 #[cfg(feature = "listener")]
 pub mod listener;
 pub mod preset;
+#[cfg(feature = "probe")]
+pub mod probe;
 pub mod route;
 pub mod run;
 pub mod thresholds;
