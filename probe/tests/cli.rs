@@ -50,6 +50,16 @@ async fn exits(code: i32, args: &[&str]) -> Ran {
     ran
 }
 
+/// Timeouts that only catch hangs, for verdicts that are not about time (a loaded machine never
+/// turns them into a timeout); tests of timeouts give short ones instead.
+const PATIENT_HTTP: [&str; 4] = ["-timeout", "30s", "-connect-timeout", "30s"];
+const PATIENT_GRPC: [&str; 4] = ["-rpc-timeout", "30s", "-connect-timeout", "30s"];
+
+/// [`exits`] with `patient` timeouts before `args`.
+async fn exits_with(code: i32, patient: &[&str], args: &[&str]) -> Ran {
+    exits(code, &[patient, args].concat()).await
+}
+
 fn up() -> Arc<AtomicBool> {
     Arc::new(AtomicBool::new(true))
 }
@@ -57,18 +67,23 @@ fn up() -> Arc<AtomicBool> {
 #[tokio::test]
 async fn http_healthy_prints_to_stdout_and_exits_0() {
     let (server, agents) = probe_support::http_app(up()).await;
-    let ran = exits(0, &[&server.url("/health/ready")]).await;
+    let ran = exits_with(0, &PATIENT_HTTP, &[&server.url("/health/ready")]).await;
     assert!(ran.stdout.contains("200 OK"), "{ran:?}");
     assert!(ran.stderr.is_empty(), "{ran:?}");
     // A redirect counts healthy, and is not followed (its target refuses connections).
-    exits(0, &[&server.url("/moved")]).await;
+    exits_with(0, &PATIENT_HTTP, &[&server.url("/moved")]).await;
     // The server answers /agent with 200 only for the probe's own User-Agent.
-    exits(0, &[&server.url("/agent")]).await;
+    exits_with(0, &PATIENT_HTTP, &[&server.url("/agent")]).await;
     assert_eq!(
         agents.lock().unwrap().as_slice(),
         [tower_health::probe::Probe::DEFAULT_USER_AGENT]
     );
-    exits(4, &[&server.url("/agent"), "-user-agent", "curl/8"]).await;
+    exits_with(
+        4,
+        &PATIENT_HTTP,
+        &[&server.url("/agent"), "-user-agent", "curl/8"],
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -76,10 +91,10 @@ async fn http_unhealthy_prints_to_stderr_and_exits_4() {
     let flag = up();
     let (server, _) = probe_support::http_app(flag.clone()).await;
     flag.store(false, Ordering::SeqCst);
-    let ran = exits(4, &[&server.url("/health/ready")]).await;
+    let ran = exits_with(4, &PATIENT_HTTP, &[&server.url("/health/ready")]).await;
     assert!(ran.stderr.contains("503 Service Unavailable"), "{ran:?}");
     assert!(ran.stdout.is_empty(), "{ran:?}");
-    exits(4, &[&server.url("/teapot")]).await;
+    exits_with(4, &PATIENT_HTTP, &[&server.url("/teapot")]).await;
 }
 
 #[tokio::test]
@@ -95,16 +110,16 @@ async fn http_refused_and_silent_servers_exit_2() {
 #[tokio::test]
 async fn http_hang_up_without_an_answer_exits_3() {
     let server = probe_support::hangs_up().await;
-    let ran = exits(3, &[&server.url("/health")]).await;
+    let ran = exits_with(3, &PATIENT_HTTP, &[&server.url("/health")]).await;
     assert!(ran.stderr.contains("no HTTP answer"), "{ran:?}");
 }
 
 #[tokio::test]
 async fn http_endless_body_gets_a_verdict() {
     let server = probe_support::endless(200).await;
-    exits(0, &[&server.url("/health")]).await;
+    exits_with(0, &PATIENT_HTTP, &[&server.url("/health")]).await;
     let server = probe_support::endless(503).await;
-    exits(4, &[&server.url("/health")]).await;
+    exits_with(4, &PATIENT_HTTP, &[&server.url("/health")]).await;
 }
 
 #[tokio::test]
@@ -114,29 +129,41 @@ async fn grpc_exit_codes() {
     let layer = probe_support::grpc_server(flag.clone(), Grpc::Layer).await;
     for server in [&service, &layer] {
         let addr = server.addr();
-        let ran = exits(0, &["-addr", &addr]).await;
+        let ran = exits_with(0, &PATIENT_GRPC, &["-addr", &addr]).await;
         assert_eq!(ran.stdout, "status: SERVING\n");
-        exits(
-            0,
-            &[&format!("-addr=:{}", server.addr.port()), "-service=db"],
+        let short_form = format!("-addr=:{}", server.addr.port());
+        exits_with(0, &PATIENT_GRPC, &[&short_form, "-service=db"]).await;
+        let ran = exits_with(
+            3,
+            &PATIENT_GRPC,
+            &["-addr", &addr, "-service", "no-such-check"],
         )
         .await;
-        let ran = exits(3, &["-addr", &addr, "-service", "no-such-check"]).await;
         assert!(ran.stderr.contains("NotFound"), "{ran:?}");
     }
     flag.store(false, Ordering::SeqCst);
     for server in [&service, &layer] {
         let addr = server.addr();
-        let ran = exits(4, &["-addr", &addr, "-service", "readiness", "-v"]).await;
+        let ran = exits_with(
+            4,
+            &PATIENT_GRPC,
+            &["-addr", &addr, "-service", "readiness", "-v"],
+        )
+        .await;
         assert!(ran.stderr.contains("NOT_SERVING"), "{ran:?}");
-        exits(0, &["-addr", &addr, "-service", "liveness"]).await;
+        exits_with(0, &PATIENT_GRPC, &["-addr", &addr, "-service", "liveness"]).await;
     }
 }
 
 #[tokio::test]
 async fn grpc_rpc_timeout_exits_3() {
     let server = probe_support::grpc_hanging().await;
-    let ran = exits(3, &["-addr", &server.addr(), "-rpc-timeout", "300ms"]).await;
+    let ran = exits_with(
+        3,
+        &PATIENT_GRPC,
+        &["-addr", &server.addr(), "-rpc-timeout", "300ms"],
+    )
+    .await;
     assert!(ran.stderr.starts_with("timeout: health rpc"), "{ran:?}");
 }
 
