@@ -56,6 +56,7 @@ server hyper-bare /
 server hyper-layer /
 server hyper-layer /health/live
 server hyper-layer /health/ready
+server hyper-layer-twenty /health
 server hyper-layer-nocache /health/ready
 server axum-bare /
 server axum-layer /

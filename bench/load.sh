@@ -83,7 +83,7 @@ start() {
 
 declare -A PORT
 port=$BASE_PORT
-MODES="hyper-bare hyper-layer hyper-layer-nocache axum-bare axum-layer axum-layer-nocache axum-handwritten"
+MODES="hyper-bare hyper-layer hyper-layer-nocache hyper-layer-twenty axum-bare axum-layer axum-layer-nocache axum-handwritten"
 [ "$GRPC" = 1 ] && MODES="$MODES grpc-tonic-health grpc-tower-health grpc-hyper-layer"
 for mode in $MODES; do
     start "$mode" "$port"
@@ -97,12 +97,13 @@ done
 ROWS=(
     "bare|bare hyper, fixed 15-byte body|hyper-bare|/|||fixed"
     "hyper_pass|hyper + layer, pass-through|hyper-layer|/|bare|0.98|fixed"
-    "hyper_live|hyper + layer, liveness|hyper-layer|/health/live|bare|0.90|live"
-    "hyper_ready|hyper + layer, readiness, 5 checks, cached (default TTL)|hyper-layer|/health/ready|bare|0.85|cached"
+    "hyper_live|hyper + layer, liveness|hyper-layer|/health/live|bare|0.97|live"
+    "hyper_ready|hyper + layer, readiness, 5 checks, cached (default TTL)|hyper-layer|/health/ready|bare|0.95|cached"
+    "hyper_twenty|hyper + layer, /health, 20 checks cached, details shown|hyper-layer-twenty|/health|bare|0.90|twenty"
     "hyper_ready_nc|hyper + layer, readiness, 5 checks, cache off|hyper-layer-nocache|/health/ready|bare||uncached"
     "axum|axum app, no layer|axum-bare|/|bare||fixed"
     "axum_pass|axum + layer, pass-through|axum-layer|/|axum|0.98|fixed"
-    "hand_live|axum hand-written liveness route|axum-handwritten|/health/live|bare||hand_live"
+    "hand_live|axum hand-written liveness route, the same bytes|axum-handwritten|/health/live|bare||hand_live"
     "axum_live|axum + layer, liveness|axum-layer|/health/live|hand_live|1.00|live"
     "hand_ready|axum hand-written readiness, 5 checks run per request|axum-handwritten|/health/ready|bare||hand_ready"
     "axum_ready_nc|axum + layer, readiness, 5 checks, cache off|axum-layer-nocache|/health/ready|hand_ready|1.00|uncached"
@@ -111,7 +112,7 @@ ROWS=(
 if [ "$GRPC" = 1 ]; then
     ROWS+=(
         "grpc_tonic|tonic + tonic-health, gRPC Check|grpc-tonic-health|grpc|||serving"
-        "grpc_tower|tonic + layer.grpc(), gRPC Check, 5 checks cached|grpc-tower-health|grpc|grpc_tonic|1.00|serving"
+        "grpc_tower|tonic + layer.grpc(), gRPC Check, 5 checks cached|grpc-tower-health|grpc|grpc_tonic|1.10|serving"
         "grpc_hyper|hyper HTTP/2 + layer.grpc(), gRPC Check, 5 checks cached|grpc-hyper-layer|grpc|grpc_tonic||serving"
     )
 fi
@@ -167,14 +168,22 @@ verify() {
         [ "$b" = '{"status":"ok"}' ] || fail_verify "$id" "body $b (not the application's)" ;;
     live | hand_live)
         b=$(body "$port" "$path")
-        [ "$b" = '{"status":"pass"}' ] || fail_verify "$id" "body $b" ;;
+        [ "$b" = '{"status":"pass"}' ] || fail_verify "$id" "body $b"
+        headers=$(curl -s -D - -o /dev/null "http://127.0.0.1:$port$path" | tr -d '\r' | grep -iE '^(content-type|cache-control):' | tr 'A-Z' 'a-z' | sort | tr '\n' ' ')
+        [ "$headers" = 'cache-control: no-store content-type: application/health+json ' ] \
+            || fail_verify "$id" "headers $headers" ;;
+    twenty)
+        b=$(body "$port" "$path")
+        grep -q '^{"status":"warn"' <<<"$b" || fail_verify "$id" "body $b"
+        [ "$(grep -o '"status":"[a-z]*","time"' <<<"$b" | wc -l)" = 20 ] || fail_verify "$id" "not 20 checks: $b"
+        grep -q '"output":"' <<<"$b" || fail_verify "$id" "no details shown: $b" ;;
     hand_ready)
         b=$(body "$port" "$path")
         grep -q '^{"checks":{.*},"status":"pass"}$' <<<"$b" || fail_verify "$id" "body $b"
         has_checks "$id" "$b" ;;
     cached | uncached)
         b=$(body "$port" "$path")
-        grep -q '"status":"pass"}$' <<<"$b" || fail_verify "$id" "body $b"
+        grep -q '^{"status":"pass"' <<<"$b" || fail_verify "$id" "body $b"
         has_checks "$id" "$b"
         # Cached: two answers in a row show the same run (twice, in case a TTL ended between).
         # Uncached: answers 20 ms apart show different runs.

@@ -94,8 +94,10 @@ mod grpc;
 pub use grpc::Grpc;
 
 /// The health+json component type of datastores (PostgreSQL, Redis).
+#[cfg_attr(not(any(feature = "postgres", feature = "redis")), allow(dead_code))]
 pub(crate) const DATASTORE: &str = "datastore";
 /// The health+json component type of the machine's resources (disk, memory).
+#[cfg_attr(not(any(feature = "disk", feature = "memory")), allow(dead_code))]
 pub(crate) const SYSTEM: &str = "system";
 /// The health+json component type of other services and endpoints.
 pub(crate) const COMPONENT: &str = "component";

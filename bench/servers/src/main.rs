@@ -8,10 +8,11 @@
 //! | `hyper-bare` | hyper, a fixed 15-byte response on every path: the physical limit |
 //! | `hyper-layer` | the same behind `HealthLayer` with five readiness checks, results cached for the default TTL (1 s) |
 //! | `hyper-layer-nocache` | the same with caching off (`set_default_cache_ttl(Duration::ZERO)`): every readiness request runs the checks |
+//! | `hyper-layer-twenty` | the same behind a layer showing details, with twenty cached checks (one of them warning) on `/health` |
 //! | `axum-bare` | an axum app, `/` answers 15 bytes |
 //! | `axum-layer` | the same app with `.layer(HealthLayer)` and five readiness checks (default TTL) |
 //! | `axum-layer-nocache` | the same with caching off |
-//! | `axum-handwritten` | the same app with hand-written `/health/live` and `/health/ready` routes running the same checks |
+//! | `axum-handwritten` | the same app with hand-written `/health/live` (the same bytes and headers as the layer's) and `/health/ready` routes running the same checks |
 //! | `grpc-tonic-health` | tonic's server with tonic-health's service (feature `grpc`) |
 //! | `grpc-tower-health` | tonic's server with `.layer(HealthLayer::new().grpc())` in front of a service that answers "unimplemented" to everything (feature `tower-health-grpc`) |
 //! | `grpc-hyper-layer` | hyper's HTTP/2 connection with the same layer in front of a bare "unimplemented" service (feature `tower-health-grpc`) |
@@ -74,6 +75,7 @@ fn main() {
             "hyper-layer-nocache" => {
                 serve_http1(listener, layer(Cache::Off).layer(service_fn(bare))).await
             }
+            "hyper-layer-twenty" => serve_http1(listener, twenty().layer(service_fn(bare))).await,
             "axum-bare" => axum::serve(listener, app()).await.unwrap(),
             "axum-layer" => axum::serve(listener, app().layer(layer(Cache::Default)))
                 .await
@@ -122,6 +124,25 @@ fn layer(cache: Cache) -> HealthLayer {
     HealthLayer::new().health(health)
 }
 
+/// Twenty cached checks, one warning, every detail shown: the largest common answer.
+fn twenty() -> HealthLayer {
+    let health = Health::new();
+    for index in 0..20 {
+        let name = format!("dependency-{index:02}");
+        if index == 7 {
+            health.register(Check::new(name, || async {
+                tower_health::CheckResult::warn("replica lag 2.5 s").observed(2.5, "s")
+            }));
+        } else {
+            health.register(Check::new(name, check).component_type("datastore"));
+        }
+    }
+    health.set_state(State::Working);
+    HealthLayer::new()
+        .health(health)
+        .details(tower_health::Details::Always)
+}
+
 fn app() -> Router {
     Router::new().route("/", get(|| async { &BODY[..] }))
 }
@@ -133,7 +154,10 @@ fn handwritten(app: Router) -> Router {
         "/health/live",
         get(|| async {
             (
-                [(http::header::CONTENT_TYPE, "application/json")],
+                [
+                    (http::header::CONTENT_TYPE, "application/health+json"),
+                    (http::header::CACHE_CONTROL, "no-store"),
+                ],
                 r#"{"status":"pass"}"#,
             )
         }),
