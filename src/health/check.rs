@@ -192,6 +192,11 @@ impl Check {
         }
     }
 
+    /// Its group named `name`, if it belongs to one (the default group is declared, not here).
+    pub(crate) fn group_named(&self, name: &str) -> Option<&Arc<str>> {
+        self.groups.iter().find(|group| ***group == *name)
+    }
+
     /// Whether its failure fails the aggregate (otherwise the aggregate only warns).
     pub fn is_critical(&self) -> bool {
         self.critical

@@ -113,9 +113,19 @@ impl Registry {
     /// Whether the group `name` exists: declared (the built-in ones always are) or joined by a
     /// registered check.
     pub(crate) fn has_group(&self, name: &str) -> bool {
+        self.existing_group(name).is_some()
+    }
+
+    /// The name of the group `name`, shared, if the group exists.
+    pub(crate) fn existing_group(&self, name: &str) -> Option<Arc<str>> {
         let declared = self.groups.read().unwrap_or_else(|e| e.into_inner());
-        declared.iter().any(|group| *group.name == *name)
-            || self.checks().iter().any(|check| check.in_group(name))
+        if let Some(group) = declared.iter().find(|group| *group.name == *name) {
+            return Some(group.name.clone());
+        }
+        drop(declared);
+        self.checks()
+            .iter()
+            .find_map(|check| check.group_named(name).cloned())
     }
 
     /// How `subject` is gated, and whether maintenance mode answers it.

@@ -72,6 +72,13 @@ impl Handler for EndpointHandler {
         self.endpoint.no_log
     }
 
+    /// Only a form may carry parameters, and only an endpoint that runs its checks on request
+    /// reads them.
+    fn reads_body(&self, parts: &http::request::Parts) -> bool {
+        matches!(self.endpoint.run_checks, RunChecks::WhenParam { .. })
+            && HealthRequest::is_form(parts)
+    }
+
     fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering {
         let prepared = self.prepare(&health, &request);
         if prepared.maintenance && health.in_maintenance() {
@@ -100,7 +107,7 @@ impl EndpointHandler {
         let (mut selection, maintenance) = self.selection(health, request);
         let reads_form = matches!(endpoint.run_checks, RunChecks::WhenParam { .. })
             && params.run_checks.is_none()
-            && request.is_form();
+            && request.body.is_some();
         selection.run_checks = self.runs_checks(&params);
         selection.exclude = std::mem::take(&mut params.exclude);
         Prepared {
@@ -128,7 +135,7 @@ impl EndpointHandler {
     fn selection(&self, health: &Health, request: &HealthRequest) -> (Selection, bool) {
         let endpoint = &self.endpoint;
         let subject = match &request.group {
-            Some(group) => Subject::group(&**group),
+            Some(group) => Subject::Group(group.clone()),
             None => endpoint.subject.clone(),
         };
         let mut selection = Selection::of(health.registry(), subject);

@@ -63,6 +63,11 @@ impl Handler for GrpcHandler {
 
     fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering {
         let HealthRequest { parts, body, .. } = request;
+        let body = body.unwrap_or_else(|| {
+            http_body_util::Empty::new()
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        });
         let mut server = self.service_for(&health).into_server();
         let call = server.call(http::Request::from_parts(parts, body));
         Answering::Pending(Box::pin(async move {

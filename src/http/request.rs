@@ -6,7 +6,9 @@ use http::{Request, request};
 use http_body_util::BodyExt;
 use http_body_util::combinators::UnsyncBoxBody;
 
-use crate::endpoint::{Endpoint, RunChecks, Target};
+use std::sync::Arc;
+
+use crate::endpoint::{Endpoint, RunChecks};
 
 /// The boxed error type of request bodies handed to health handlers.
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -14,28 +16,37 @@ pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// A health request's body, boxed (it is read only where an endpoint needs it).
 pub(crate) type RequestBody = UnsyncBoxBody<Bytes, BoxError>;
 
-/// A health request as a handler sees it: its head, the names its path carries, and its body.
+/// A health request as a handler sees it: its head, the names its path carries, and its body
+/// where the handler reads it.
 pub(crate) struct HealthRequest {
     pub(crate) parts: request::Parts,
-    pub(crate) group: Option<Box<str>>,
+    pub(crate) group: Option<Arc<str>>,
     pub(crate) check: Option<Box<str>>,
-    pub(crate) body: RequestBody,
+    pub(crate) body: Option<RequestBody>,
 }
 
 impl HealthRequest {
-    /// Splits `request` into what handlers need, with the names its path carries, and boxes
-    /// the body.
-    pub(crate) fn new<B>(request: Request<B>, (group, check): PathNames) -> Self
+    /// Splits `request` into what handlers need, with the group and (percent-decoded) check
+    /// its path names; boxes the body when `reads_body` says the handler reads it, and drops
+    /// it unread otherwise.
+    pub(crate) fn new<B>(
+        request: Request<B>,
+        group: Option<Arc<str>>,
+        check: Option<&str>,
+        reads_body: impl FnOnce(&request::Parts) -> bool,
+    ) -> Self
     where
         B: http_body::Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
         let (parts, body) = request.into_parts();
-        let body = body
-            .map_frame(|frame| frame.map_data(|mut data| data.copy_to_bytes(data.remaining())))
-            .map_err(Into::into)
-            .boxed_unsync();
+        let body = reads_body(&parts).then(|| {
+            body.map_frame(|frame| frame.map_data(|mut data| data.copy_to_bytes(data.remaining())))
+                .map_err(Into::into)
+                .boxed_unsync()
+        });
+        let check = check.map(decode);
         HealthRequest {
             parts,
             group,
@@ -45,8 +56,8 @@ impl HealthRequest {
     }
 
     /// Whether the body is a form an endpoint may read parameters from.
-    pub(crate) fn is_form(&self) -> bool {
-        self.parts
+    pub(crate) fn is_form(parts: &request::Parts) -> bool {
+        parts
             .headers
             .get(http::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
@@ -56,7 +67,7 @@ impl HealthRequest {
     /// Reads the body as a form: at most [`MAX_FORM_BYTES`] within [`FORM_READ_TIMEOUT`], else
     /// `None` (a larger or slower body is ignored, not buffered or waited for).
     pub(crate) async fn read_form(self) -> Option<Vec<u8>> {
-        let mut body = self.body;
+        let mut body = self.body?;
         let read = async move {
             let mut form = Vec::new();
             while let Some(frame) = body.frame().await {
@@ -71,15 +82,6 @@ impl HealthRequest {
         };
         tokio::time::timeout(FORM_READ_TIMEOUT, read).await.ok()?
     }
-}
-
-/// The group and check a path names.
-pub(crate) type PathNames = (Option<Box<str>>, Option<Box<str>>);
-
-/// The names `target` carries: the group as written (it matched a group's name so), the
-/// check decoded.
-pub(crate) fn path_names(target: Target<'_>) -> PathNames {
-    (target.group.map(Box::from), target.check.map(decode))
 }
 
 /// A name a path segment carries, percent-decoded (`my%20db` is `my db`). A decoding that is

@@ -26,7 +26,20 @@ pub(crate) trait Handler: Send + Sync + 'static {
         false
     }
 
+    /// Whether the handler reads the body of a request with this head (else it is not boxed).
+    fn reads_body(&self, parts: &http::request::Parts) -> bool {
+        let _ = parts;
+        true
+    }
+
     fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering;
+}
+
+/// A route that answers a path, and what the path names.
+pub(crate) struct Found<'r, 'p> {
+    pub(crate) route: &'r Route,
+    pub(crate) group: Option<Arc<str>>,
+    pub(crate) check: Option<&'p str>,
 }
 
 pub(crate) struct Route {
@@ -53,23 +66,25 @@ impl Routes {
         self.routes.push(Route { pattern, handler });
     }
 
-    /// The route answering `path` and what the path names; a group pattern matches only a
-    /// group that exists in `health`.
-    pub(crate) fn find<'p>(&self, path: &'p str, health: &Health) -> Option<(&Route, Target<'p>)> {
+    /// The route answering `path`, the group it names (a group pattern matches only a group
+    /// that exists in `health`) and the check it names, still percent-encoded.
+    pub(crate) fn find<'p>(&self, path: &'p str, health: &Health) -> Option<Found<'_, 'p>> {
         let first = first_segment(path);
         if !self.first_segments.iter().any(|known| **known == *first) {
             return None;
         }
         self.routes.iter().find_map(|route| {
-            let target = route.pattern.matches(path)?;
+            let Target { group, check } = route.pattern.matches(path)?;
             // Group names match as written, like the fixed segments of a path.
-            let group_exists = || {
-                target
-                    .group
-                    .is_none_or(|group| health.registry().has_group(group))
+            let group = match group {
+                Some(name) => Some(health.registry().existing_group(name)?),
+                None => None,
             };
-            (!matches!(route.pattern, PathPattern::Groups(_)) || group_exists())
-                .then_some((route, target))
+            Some(Found {
+                route,
+                group,
+                check,
+            })
         })
     }
 }
@@ -121,7 +136,7 @@ mod tests {
         let found = |path| {
             routes
                 .find(path, &health)
-                .map(|(route, target)| (route.pattern.prefix().to_owned(), target.check))
+                .map(|found| (found.route.pattern.prefix().to_owned(), found.check))
         };
         assert_eq!(found("/health/live"), Some(("/health/live".into(), None)));
         assert_eq!(
@@ -150,15 +165,19 @@ mod tests {
         let health = Health::new();
         let mut routes = Routes::default();
         routes.push(PathPattern::Groups("/health".into()), Arc::new(Unused));
-        let found = |path| routes.find(path, &health).map(|(_, target)| target);
+        let found = |path| {
+            routes
+                .find(path, &health)
+                .map(|found| (found.group.as_deref().map(str::to_owned), found.check))
+        };
         for built_in in ["/health/live", "/health/ready", "/health/startup/db"] {
             assert!(found(built_in).is_some(), "{built_in}");
         }
         assert_eq!(found("/health/database"), None);
         health.register(Check::new("pg", || async { true }).group("database"));
         assert_eq!(
-            found("/health/database/pg").and_then(|t| t.check),
-            Some("pg")
+            found("/health/database/pg"),
+            Some((Some("database".to_owned()), Some("pg")))
         );
         assert_eq!(
             found("/health/%72eady"),

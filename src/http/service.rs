@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use super::body::HealthBody;
 use super::future::{REQUEST_TARGET, ResponseFuture};
-use super::request::{BoxError, HealthRequest, path_names};
+use super::request::{BoxError, HealthRequest};
 use super::response::method_response;
 use super::routes::{Answering, Routes};
 use crate::endpoint::MethodDecision;
@@ -100,15 +100,17 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let shared = &self.shared;
-        if let Some((route, target)) = shared.routes.find(request.uri().path(), &shared.health) {
-            let handler = route.handler.clone();
-            let names = path_names(target);
+        if let Some(found) = shared.routes.find(request.uri().path(), &shared.health) {
+            let handler = found.route.handler.clone();
+            let (group, check) = (found.group, found.check.map(str::to_owned));
             // The path and start time are kept only when the answer may be logged.
             let log = tracing::enabled!(target: REQUEST_TARGET, tracing::Level::DEBUG)
                 .then(|| Box::new((Box::<str>::from(request.uri().path()), Instant::now())));
             let answering = match handler.methods().decide(request.method()) {
                 MethodDecision::Answer => {
-                    let request = HealthRequest::new(request, names);
+                    let request = HealthRequest::new(request, group, check.as_deref(), |parts| {
+                        handler.reads_body(parts)
+                    });
                     handler.clone().handle(shared.health.clone(), request)
                 }
                 MethodDecision::Options => {
