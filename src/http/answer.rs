@@ -10,7 +10,7 @@ use super::body::Payload;
 use super::request::{HealthRequest, Params};
 use super::response::response;
 use super::routes::Handler;
-use crate::endpoint::{Endpoint, Methods, RunChecks};
+use crate::endpoint::{Endpoint, Exposure, Methods, RunChecks};
 use crate::format::{Answer, Outcome};
 use crate::health::{Gate, Health, Selection, State, Status};
 
@@ -39,20 +39,26 @@ impl EndpointHandler {
     async fn answer(&self, health: &Health, request: HealthRequest) -> Response<Payload> {
         let endpoint = &self.0;
         let head = request.parts.method == Method::HEAD;
-        let show_details = endpoint.details.allows(&request.parts);
+        let exposure = endpoint.details.level_for(&request.parts);
         let mut params = Params::default();
         params.read(endpoint, request.parts.uri.query().unwrap_or("").as_bytes());
         let (mut selection, maintenance) = self.selection(health, &request);
         let answer = |outcome, status, status_code, state: State, verbose| {
-            let answer = Answer {
+            let mut answer = Answer {
                 outcome,
                 status,
                 status_code,
                 state,
-                show_details,
+                exposure,
                 verbose,
             };
+            // Logs have every name; at status-only the format never sees one.
             endpoint.format.log(&answer);
+            let without_names;
+            if let (Exposure::StatusOnly, Outcome::Report(report)) = (exposure, outcome) {
+                without_names = report.without_names();
+                answer.outcome = Outcome::Report(&without_names);
+            }
             response(endpoint.format.render(&answer), head)
         };
 

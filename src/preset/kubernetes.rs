@@ -14,7 +14,9 @@ use crate::health::{Group, Subject};
 /// working state and by maintenance mode. Failures answer 500; the aggregate endpoints withhold
 /// the reasons (they are logged). The single-check ones withhold them too unless
 /// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
-/// `.details(Details::Always)` answers exactly as it does, to anyone who can reach the port.
+/// `.details(Exposure::Messages)` answers exactly as it does, to anyone who can reach the port.
+/// At [`Exposure::StatusOnly`](crate::Exposure::StatusOnly) no `[+]NAME` line is written: a
+/// failing aggregate answers `livez check failed` alone.
 ///
 /// ```
 /// use tower_health::{HealthLayer, preset::Kubernetes};
@@ -36,15 +38,16 @@ impl Kubernetes {
     /// The four paths, withholding reasons everywhere.
     pub fn new() -> Self {
         Kubernetes {
-            details: Details::Never,
+            details: Details::default(),
         }
     }
 
-    /// Whether `/livez/NAME` and `/readyz/NAME` show the reason of a failure (default never;
-    /// `Details::Always` is the Kubernetes API server's behaviour).
+    /// How much each request sees (default [`Exposure::Names`](crate::Exposure::Names): the
+    /// check lines without reasons; `Exposure::Messages` is the Kubernetes API server's
+    /// behaviour).
     #[must_use]
-    pub fn details(mut self, details: Details) -> Self {
-        self.details = details;
+    pub fn details(mut self, details: impl Into<Details>) -> Self {
+        self.details = details.into();
         self
     }
 
