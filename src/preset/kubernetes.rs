@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 
-use crate::endpoint::{Details, Endpoint, StatusCodes};
+use crate::endpoint::{Details, Endpoint, Exposure, StatusCodes};
 use crate::format::KubernetesText;
 use crate::health::{Group, Subject};
 
@@ -15,8 +15,8 @@ use crate::health::{Group, Subject};
 /// the reasons (they are logged). The single-check ones withhold them too unless
 /// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
 /// `.details(Exposure::Messages)` answers exactly as it does, to anyone who can reach the port.
-/// At [`Exposure::StatusOnly`](crate::Exposure::StatusOnly) no `[+]NAME` line is written: a
-/// failing aggregate answers `livez check failed` alone.
+/// At [`Exposure::StatusOnly`] no `[+]NAME` line is written: a failing aggregate answers
+/// `livez check failed` alone.
 ///
 /// ```
 /// use tower_health::{HealthLayer, preset::Kubernetes};
@@ -42,9 +42,10 @@ impl Kubernetes {
         }
     }
 
-    /// How much each request sees (default [`Exposure::Names`](crate::Exposure::Names): the
-    /// check lines without reasons; `Exposure::Messages` is the Kubernetes API server's
-    /// behaviour).
+    /// How much each request sees on all four paths (default [`Exposure::Names`]: the check
+    /// lines without reasons). `Exposure::Messages` shows the reason on `/livez/NAME` and
+    /// `/readyz/NAME`, the Kubernetes API server's behaviour; the aggregate paths withhold
+    /// reasons at every level, as it does.
     #[must_use]
     pub fn details(mut self, details: impl Into<Details>) -> Self {
         self.details = details.into();
@@ -67,6 +68,8 @@ impl Kubernetes {
                 .verbose_param("verbose")
                 .exclude_param("exclude")
                 .status_codes(codes)
+                // The API server never shows reasons on its aggregate endpoints.
+                .details(self.details.clone().at_most(Exposure::Names))
                 .format(KubernetesText::new(name))
         });
         let single = paths.map(|(group, name)| {

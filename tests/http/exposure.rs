@@ -167,6 +167,43 @@ async fn messages_show_the_failing_check_message() {
     }
 }
 
+#[tokio::test]
+async fn a_preset_s_own_details_cover_all_its_paths() {
+    let layer =
+        HealthLayer::with_endpoints(preset::Kubernetes::new().details(Exposure::StatusOnly))
+            .health(health());
+    let server = serve_hyper(layer.layer(echo_service())).await;
+    for path in [
+        "/livez?verbose",
+        "/readyz?verbose",
+        &format!("/livez/{FAILING}"),
+    ] {
+        let reply = get(&server, path).await;
+        assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{path}");
+        assert!(
+            !everything(&reply).contains("eu1"),
+            "{path}: {}",
+            reply.text()
+        );
+    }
+    // Messages show on the single-check paths only, as on the API server.
+    let layer = HealthLayer::with_endpoints(preset::Kubernetes::new().details(Exposure::Messages))
+        .health(health());
+    let server = serve_hyper(layer.layer(echo_service())).await;
+    assert!(
+        get(&server, &format!("/livez/{FAILING}"))
+            .await
+            .text()
+            .contains(MESSAGE)
+    );
+    let aggregate = get(&server, "/livez?verbose").await;
+    assert!(
+        aggregate
+            .text()
+            .contains(&format!("[-]{FAILING} failed: reason withheld"))
+    );
+}
+
 async fn get_with(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply {
     let mut request = Request::get(server.url(path));
     for (name, value) in headers {
