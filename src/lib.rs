@@ -88,10 +88,10 @@ pub mod listener;
 pub mod preset;
 
 pub use drain::Drain;
-pub use endpoint::{Details, Endpoint, Exposure, StatusCodes};
+pub use endpoint::{Details, Endpoint, StatusCodes};
 pub use health::{
-    Change, Check, CheckReport, CheckResult, Gate, Group, Health, HealthCheck, IntoCheckResult,
-    Report, RunEnd, State, Status, Subject,
+    Change, Check, CheckReport, CheckResult, Exposure, Gate, Group, Health, HealthCheck,
+    IntoCheckResult, Report, RunEnd, State, Status, Subject,
 };
 pub use http::{HealthBody, HealthLayer, HealthService, ResponseFuture};
 

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use http::Method;
 
-pub use details::{Details, Exposure};
+pub use details::Details;
 pub use status_codes::StatusCodes;
 
 pub(crate) use defaults::Defaults;
@@ -205,8 +205,9 @@ impl Endpoint {
         self
     }
 
-    /// How much of the report each request sees (default [`Exposure::Names`] for all): an
-    /// [`Exposure`], or [`Details`] raising it for requests a predicate accepts.
+    /// How much of the report each request sees (default
+    /// [`Exposure::Names`](crate::Exposure::Names) for all): an [`Exposure`](crate::Exposure),
+    /// or [`Details`] raising it for requests a predicate accepts.
     #[must_use]
     pub fn details(mut self, details: impl Into<Details>) -> Self {
         self.details = details.into();

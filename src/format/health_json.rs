@@ -292,8 +292,7 @@ mod tests {
     use http::StatusCode;
 
     use super::*;
-    use crate::endpoint::Exposure;
-    use crate::health::{CheckResult, Report, RunEnd, State};
+    use crate::health::{CheckResult, Exposure, Report, RunEnd, State};
 
     fn check(name: &str, result: CheckResult, component_type: Option<&str>) -> CheckReport {
         CheckReport {

@@ -52,8 +52,7 @@ pub(crate) use lifecycle::LifecycleJson;
 pub(crate) use plain::{PlainText, STATUS_KEY};
 pub(crate) use problem::ProblemJson;
 
-use crate::endpoint::Exposure;
-use crate::health::{Report, State, Status};
+use crate::health::{Exposure, Report, State, Status};
 
 /// What the endpoint found, for a format to write.
 #[derive(Clone, Copy, Debug)]

@@ -10,9 +10,9 @@ use super::body::Payload;
 use super::request::{HealthRequest, Params};
 use super::response::response;
 use super::routes::Handler;
-use crate::endpoint::{Endpoint, Exposure, Methods, RunChecks};
+use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome};
-use crate::health::{Gate, Health, Selection, State, Status};
+use crate::health::{Exposure, Gate, Health, Selection, State, Status};
 
 /// An endpoint, as a route's handler.
 pub(crate) struct EndpointHandler(pub(crate) Endpoint);

@@ -2,8 +2,9 @@
 
 use http::StatusCode;
 
-use crate::endpoint::{Details, Endpoint, Exposure, StatusCodes};
+use crate::endpoint::{Details, Endpoint, StatusCodes};
 use crate::format::KubernetesText;
+use crate::health::Exposure;
 use crate::health::{Group, Subject};
 
 /// The Kubernetes API server's `/livez` and `/readyz`, with `?verbose` and `?exclude=NAME`, and
