@@ -18,7 +18,7 @@ use divan::{AllocProfiler, Bencher, black_box};
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service};
-use tower_health::{Check, Details, Health, HealthLayer, State};
+use tower_health::{Check, Exposure, Health, HealthLayer, State};
 
 #[path = "../tests/common/in_process.rs"]
 mod in_process;
@@ -212,7 +212,7 @@ mod answer {
                 true
             }));
         }
-        let mut service = layer(&health).details(Details::Always).layer(App);
+        let mut service = layer(&health).details(Exposure::Messages).layer(App);
         bencher.bench_local(|| {
             let (status, body) = answer(&runtime, &mut service, "/health");
             assert_eq!(status, StatusCode::OK);

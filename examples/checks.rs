@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::{Router, routing::get};
 use tower_health::checks::{Amount, Disk, Http, Tcp};
-use tower_health::{Details, Health, HealthLayer, State};
+use tower_health::{Exposure, Health, HealthLayer, State};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -37,7 +37,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health.clone())
-            .details(Details::Always),
+            .details(Exposure::Messages),
     );
 
     println!("checks example listening on http://{addr}; try:");

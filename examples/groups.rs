@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State};
 
 #[path = "common/serve.rs"]
 mod serve;
@@ -41,7 +41,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health.clone())
-            .details(Details::Always),
+            .details(Exposure::Messages),
     );
     health.set_state(State::Working);
     let paths = [

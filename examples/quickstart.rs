@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -43,7 +43,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health.clone())
-            .details(Details::Always),
+            .details(Exposure::Messages),
     );
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());

@@ -34,7 +34,8 @@
 //!   the registry, groups, evaluation with a result cache and single-flight, background runs,
 //!   thresholds and change events; it knows no HTTP;
 //! - [`format`](mod@format): how an answer is written (health+json by default);
-//! - [`Endpoint`], [`StatusCodes`], [`Details`]: what one health path answers and how;
+//! - [`Endpoint`], [`StatusCodes`], [`Details`], [`Exposure`]: what one health path answers and
+//!   how, and who sees how much of it ([`authorize`]: ready-made predicates);
 //! - [`HealthLayer`], [`HealthService`], [`ResponseFuture`], [`HealthBody`]: the only code that
 //!   sees HTTP requests: routing, parameters, responses, pass-through;
 //! - [`preset`]: the endpoints of other health-check packages, path for path;
@@ -77,6 +78,7 @@ mod endpoint;
 mod health;
 mod http;
 
+pub mod authorize;
 pub mod checks;
 pub mod format;
 #[cfg(feature = "grpc")]
@@ -90,8 +92,8 @@ pub mod probe;
 pub use drain::Drain;
 pub use endpoint::{Details, Endpoint, StatusCodes};
 pub use health::{
-    Change, Check, CheckReport, CheckResult, Gate, Group, Health, HealthCheck, IntoCheckResult,
-    Report, RunEnd, State, Status, Subject,
+    Change, Check, CheckReport, CheckResult, Exposure, Gate, Group, Health, HealthCheck,
+    IntoCheckResult, Report, RunEnd, State, Status, Subject,
 };
 pub use http::{HealthBody, HealthLayer, HealthService, ResponseFuture};
 

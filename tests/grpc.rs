@@ -586,3 +586,43 @@ async fn a_group_is_a_service_name_for_check_and_watch() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_manual_check_is_a_service_name_for_check_and_watch() {
+    for mode in MODES {
+        let health = working();
+        let consumer = tower_health::checks::Manual::new();
+        health.register(consumer.clone().into_check("consumer").readiness());
+        let mut recorded = health.watch(tower_health::Subject::check("consumer"));
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+
+        // Not yet reported: it fails, and so does readiness.
+        recorded.wait_for(Option::is_some).await.unwrap();
+        assert_eq!(
+            check(&mut client, "consumer").await,
+            ServingStatus::NotServing
+        );
+        assert_eq!(
+            check(&mut client, "readiness").await,
+            ServingStatus::NotServing
+        );
+        let mut stream = watch(&mut client, "consumer").await;
+        assert_eq!(next(&mut stream).await, Some(ServingStatus::NotServing));
+
+        consumer.pass();
+        assert_eq!(next(&mut stream).await, Some(ServingStatus::Serving));
+        assert_eq!(check(&mut client, "consumer").await, ServingStatus::Serving);
+        assert_eq!(
+            check(&mut client, "readiness").await,
+            ServingStatus::Serving
+        );
+
+        consumer.fail("broker connection lost");
+        assert_eq!(next(&mut stream).await, Some(ServingStatus::NotServing));
+        assert_eq!(
+            check(&mut client, "consumer").await,
+            ServingStatus::NotServing
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //!
 //! | check | feature | component type | default timeout |
 //! | --- | --- | --- | --- |
+//! | [`Manual`]: what the application last reported (`pass`, `warn`, `fail`), optionally expiring | none | `component` | 1 s |
 //! | [`Tcp`]: connect to `host:port` | none | `component` | 500 ms |
 //! | `Http`: GET a URL, pass on 2xx | `http-check` | `component` | 800 ms |
 //! | `Upstream`: another service's health+json `status` | `http-check` | `component` | 800 ms |
@@ -38,7 +39,9 @@ use std::time::{Duration, Instant};
 
 use crate::health::{Check, HealthCheck};
 
+mod manual;
 mod tcp;
+pub use manual::Manual;
 pub use tcp::Tcp;
 
 #[cfg(feature = "http-check")]

@@ -23,7 +23,7 @@ impl Default for Defaults {
             enabled: true,
             prefix: "/health".to_owned(),
             format: Arc::new(HealthJson::new()),
-            details: Details::Never,
+            details: Details::default(),
             codes: StatusCodes::default(),
             no_log: false,
         }

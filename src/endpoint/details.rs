@@ -1,69 +1,154 @@
-//! Whether an answer shows check messages.
+//! How much of a report an answer shows: an [`Exposure`] level for every request, raised for
+//! requests a predicate accepts.
 
 use std::fmt;
 use std::sync::Arc;
 
 use http::request;
 
-/// Whether a response shows check messages (which can leak hostnames and connection strings).
-///
-/// Messages are always logged, whatever the policy. What each setting tells whoever can reach
-/// the endpoint:
-///
-/// - [`Details::Never`] (the default on every endpoint): the aggregate status, and the name, status,
-///   time and component type of each check. Names alone tell an attacker which dependencies the
-///   service has (`postgres`, `redis`, `payments-api`); name checks accordingly where the
-///   endpoint is public.
-/// - [`Details::Always`]: also every message of a check that is not passing: error texts that
-///   often carry hostnames, ports, IP addresses, user names, library versions and file paths, and
-///   tell an attacker when a dependency is down or slow (the moment to strike). Only for
-///   endpoints that nobody outside the cluster can reach.
-/// - [`Details::When`]: messages only to requests the predicate accepts (a token header, a
-///   client address on an internal network, a port of its own). A predicate
-///   that trusts a header any client can set (`X-Forwarded-For`) exposes as much as `Always`.
+use crate::health::Exposure;
+
+type Predicate = Arc<dyn Fn(&request::Parts) -> bool + Send + Sync>;
+
+/// Who sees how much: an [`Exposure`] level for every request, raised for requests a predicate
+/// accepts ([`Details::when`]). The default shows [`Exposure::Names`] to everyone; an
+/// [`Exposure`] converts into a `Details` that shows that level to everyone.
 ///
 /// ```
-/// use tower_health::{Details, HealthLayer};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use http::{Request, StatusCode};
+/// use http_body_util::BodyExt;
+/// use tower::ServiceExt;
+/// use tower_health::{Check, Details, Exposure, Health, HealthLayer, authorize};
 ///
-/// // Messages for requests that carry the operator token; names and statuses for the rest.
-/// let token = std::env::var("HEALTH_TOKEN").unwrap_or_default();
-/// let layer = HealthLayer::new().details(Details::when(move |request| {
-///     !token.is_empty()
-///         && request.headers.get("x-health-token").is_some_and(|value| value == token.as_str())
-/// }));
+/// let health = Health::new();
+/// health.register(Check::new("payments-db", || async { Err::<(), _>("10.0.0.7:5432 refused") }));
+/// // The status for everyone, names and messages for requests bearing the operator token.
+/// let details = Details::new(Exposure::StatusOnly)
+///     .when(Exposure::Messages, authorize::bearer("s3cret-operator-token"));
+/// let service = tower::ServiceBuilder::new()
+///     .layer(HealthLayer::new().health(health).details(details))
+///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+///
+/// let anonymous = Request::get("/health").body(String::new()).unwrap();
+/// let response = service.clone().oneshot(anonymous).await.unwrap();
+/// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// let body = response.into_body().collect().await.unwrap().to_bytes();
+/// assert_eq!(body, r#"{"status":"fail"}"#);
+///
+/// let operator = Request::get("/health")
+///     .header("authorization", "Bearer s3cret-operator-token")
+///     .body(String::new())
+///     .unwrap();
+/// let body = service.oneshot(operator).await.unwrap().into_body().collect().await.unwrap();
+/// let body = String::from_utf8(body.to_bytes().to_vec()).unwrap();
+/// assert!(body.contains("payments-db") && body.contains("10.0.0.7:5432 refused"));
+/// # }
 /// ```
 #[derive(Clone, Default)]
-pub enum Details {
-    /// Names and statuses only (the default).
-    #[default]
-    Never,
-    /// Messages too: anyone who can reach the endpoint reads them.
-    Always,
-    /// Messages for requests the predicate accepts (a token header, an internal port).
-    When(Arc<dyn Fn(&request::Parts) -> bool + Send + Sync>),
+pub struct Details {
+    level: Exposure,
+    /// Higher levels and the requests they are for; the highest accepted wins.
+    raised: Vec<(Exposure, Predicate)>,
 }
 
 impl Details {
-    /// Shows messages to requests `predicate` accepts.
-    pub fn when(predicate: impl Fn(&request::Parts) -> bool + Send + Sync + 'static) -> Self {
-        Details::When(Arc::new(predicate))
+    /// `level` for every request.
+    pub fn new(level: Exposure) -> Self {
+        Details {
+            level,
+            raised: Vec::new(),
+        }
     }
 
-    pub(crate) fn allows(&self, request: &request::Parts) -> bool {
-        match self {
-            Details::Never => false,
-            Details::Always => true,
-            Details::When(predicate) => predicate(request),
+    /// `level` for requests `predicate` accepts (a token, a trusted proxy's header, an
+    /// internal network: see [`authorize`](crate::authorize)), where it is higher than what
+    /// the request gets otherwise. The predicate sees the request's head, extensions included;
+    /// one that trusts what any client can set (`X-Forwarded-For`) shows `level` to everyone.
+    #[must_use]
+    pub fn when(
+        mut self,
+        level: Exposure,
+        predicate: impl Fn(&request::Parts) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.raised.push((level, Arc::new(predicate)));
+        self
+    }
+
+    /// These details with no level above `cap`.
+    pub(crate) fn at_most(mut self, cap: Exposure) -> Self {
+        self.level = self.level.min(cap);
+        for (level, _) in &mut self.raised {
+            *level = (*level).min(cap);
         }
+        self
+    }
+
+    /// The level `request` gets. Predicates that could not raise it are not asked.
+    pub(crate) fn level_for(&self, request: &request::Parts) -> Exposure {
+        self.raised
+            .iter()
+            .fold(self.level, |level, (raised, predicate)| {
+                if *raised > level && predicate(request) {
+                    *raised
+                } else {
+                    level
+                }
+            })
+    }
+}
+
+impl From<Exposure> for Details {
+    fn from(level: Exposure) -> Self {
+        Details::new(level)
     }
 }
 
 impl fmt::Debug for Details {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Details::Never => f.write_str("Never"),
-            Details::Always => f.write_str("Always"),
-            Details::When(_) => f.write_str("When(..)"),
+        let raised: Vec<Exposure> = self.raised.iter().map(|(level, _)| *level).collect();
+        f.debug_struct("Details")
+            .field("level", &self.level)
+            .field("raised_when_authorized", &raised)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(header: Option<&str>) -> request::Parts {
+        let mut builder = http::Request::get("/health");
+        if let Some(value) = header {
+            builder = builder.header("x-level", value);
         }
+        builder.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn the_highest_accepted_level_wins() {
+        let details = Details::new(Exposure::StatusOnly)
+            .when(Exposure::Messages, |r| {
+                r.headers.get("x-level").is_some_and(|v| v == "messages")
+            })
+            .when(Exposure::Names, |r| r.headers.contains_key("x-level"));
+        assert_eq!(details.level_for(&request(None)), Exposure::StatusOnly);
+        assert_eq!(details.level_for(&request(Some("names"))), Exposure::Names);
+        assert_eq!(
+            details.level_for(&request(Some("messages"))),
+            Exposure::Messages
+        );
+    }
+
+    #[test]
+    fn a_predicate_never_lowers_the_level() {
+        let details = Details::new(Exposure::Names).when(Exposure::StatusOnly, |_| true);
+        assert_eq!(details.level_for(&request(None)), Exposure::Names);
+        assert_eq!(
+            Details::default().level_for(&request(None)),
+            Exposure::Names
+        );
     }
 }

@@ -38,7 +38,7 @@ pub(crate) enum RunChecks {
 /// An [`Endpoint`] says what a path evaluates (a [`Subject`]: the service, a group or the
 /// checks of a name), how the lifecycle state and maintenance mode gate it (by default the
 /// subject's own gate), which query parameters it reads, which methods it takes, how statuses
-/// map to HTTP codes, whether check messages are shown, and the response format. The layer's
+/// map to HTTP codes, how much of the report each request sees, and the response format. The layer's
 /// default paths and every preset are endpoints; an application can add its own.
 ///
 /// ```
@@ -46,15 +46,18 @@ pub(crate) enum RunChecks {
 /// # async fn main() {
 /// use http::{Request, StatusCode};
 /// use tower::ServiceExt;
-/// use tower_health::{Check, Details, Endpoint, Group, Health, HealthLayer, Subject};
+/// use tower_health::{Check, Details, Endpoint, Exposure, Group, Health, HealthLayer, Subject};
 ///
 /// let health = Health::new();
 /// health.register(Check::new("db", || async { Err::<(), _>("connection refused") }).liveness());
-/// // The liveness group at a path of its own, with messages for requests carrying a header.
+/// // The liveness group at a path of its own: its status for all, messages for the operator.
 /// let layer = HealthLayer::new().health(health).endpoint(
 ///     Endpoint::new("/livez")
 ///         .subject(Subject::group(Group::LIVE))
-///         .details(Details::when(|request| request.headers.contains_key("x-health-token"))),
+///         .details(Details::new(Exposure::StatusOnly).when(
+///             Exposure::Messages,
+///             tower_health::authorize::bearer("operator-token"),
+///         )),
 /// );
 /// let service = tower::ServiceBuilder::new()
 ///     .layer(layer)
@@ -94,7 +97,7 @@ impl Endpoint {
             exclude_param: None,
             methods: Methods::get_head(),
             codes: StatusCodes::default(),
-            details: Details::Never,
+            details: Details::default(),
             format: Arc::new(HealthJson::new()),
             no_log: false,
         }
@@ -202,10 +205,12 @@ impl Endpoint {
         self
     }
 
-    /// Whether check messages are shown.
+    /// How much of the report each request sees (default
+    /// [`Exposure::Names`](crate::Exposure::Names) for all): an [`Exposure`](crate::Exposure),
+    /// or [`Details`] raising it for requests a predicate accepts.
     #[must_use]
-    pub fn details(mut self, details: Details) -> Self {
-        self.details = details;
+    pub fn details(mut self, details: impl Into<Details>) -> Self {
+        self.details = details.into();
         self
     }
 

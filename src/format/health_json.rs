@@ -127,7 +127,7 @@ impl Serialize for Body<'_> {
                 if let Some((_, why)) = &report.gate {
                     body.serialize_entry("notes", &[why])?;
                 }
-                if answer.show_details && report.status != Status::Pass {
+                if answer.shows_messages() && report.status != Status::Pass {
                     if let Some(output) = report.not_passing() {
                         body.serialize_entry("output", &output)?;
                     }
@@ -149,7 +149,7 @@ impl Serialize for Body<'_> {
                 "checks",
                 &ChecksByName {
                     checks: &report.checks,
-                    show_details: answer.show_details,
+                    show_messages: answer.shows_messages(),
                 },
             )?;
         }
@@ -160,7 +160,7 @@ impl Serialize for Body<'_> {
 /// `checks`: an array of entries per name, names in sorted order, entries in registration order.
 struct ChecksByName<'a> {
     checks: &'a [CheckReport],
-    show_details: bool,
+    show_messages: bool,
 }
 
 impl Serialize for ChecksByName<'_> {
@@ -174,7 +174,7 @@ impl Serialize for ChecksByName<'_> {
                 &*group[0].name,
                 &Entries {
                     group,
-                    show_details: self.show_details,
+                    show_messages: self.show_messages,
                 },
             )?;
         }
@@ -184,14 +184,14 @@ impl Serialize for ChecksByName<'_> {
 
 struct Entries<'a> {
     group: &'a [&'a CheckReport],
-    show_details: bool,
+    show_messages: bool,
 }
 
 impl Serialize for Entries<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut entries = serializer.serialize_seq(Some(self.group.len()))?;
         for check in self.group {
-            entries.serialize_element(&CheckEntry::new(check, self.show_details))?;
+            entries.serialize_element(&CheckEntry::new(check, self.show_messages))?;
         }
         entries.end()
     }
@@ -216,7 +216,7 @@ struct CheckEntry<'a> {
 }
 
 impl<'a> CheckEntry<'a> {
-    fn new(check: &'a CheckReport, show_details: bool) -> Self {
+    fn new(check: &'a CheckReport, show_messages: bool) -> Self {
         let result = &check.result;
         CheckEntry {
             component_type: check.component_type.as_deref(),
@@ -225,7 +225,7 @@ impl<'a> CheckEntry<'a> {
             output: result
                 .message
                 .as_deref()
-                .filter(|_| show_details && check.status() != Status::Pass),
+                .filter(|_| show_messages && check.status() != Status::Pass),
             status: check.status().as_str(),
             time: check.time,
         }
@@ -291,7 +291,7 @@ mod tests {
     use http::StatusCode;
 
     use super::*;
-    use crate::health::{CheckResult, Report, RunEnd, State};
+    use crate::health::{CheckResult, Exposure, Report, RunEnd, State};
 
     fn check(name: &str, result: CheckResult, component_type: Option<&str>) -> CheckReport {
         CheckReport {
@@ -326,13 +326,17 @@ mod tests {
         }
     }
 
-    fn answer(outcome: Outcome<'_>, status: Status, show_details: bool) -> Answer<'_> {
+    fn answer(outcome: Outcome<'_>, status: Status, show_messages: bool) -> Answer<'_> {
         Answer {
             outcome,
             status,
             status_code: StatusCode::OK,
             state: State::Working,
-            show_details,
+            exposure: if show_messages {
+                Exposure::Messages
+            } else {
+                Exposure::Names
+            },
             verbose: false,
         }
     }
@@ -383,20 +387,20 @@ mod tests {
             fresh_until: None,
         };
         for format in formats() {
-            for show_details in [false, true] {
+            for show_messages in [false, true] {
                 for (outcome, status) in [
                     (Outcome::Report(&report), Status::Fail),
                     (Outcome::Report(&passing), Status::Pass),
                     (Outcome::Maintenance, Status::Warn),
                     (Outcome::UnknownCheck("a\"b"), Status::Fail),
                 ] {
-                    let answer = answer(outcome, status, show_details);
+                    let answer = answer(outcome, status, show_messages);
                     let written = format.render(&answer).body;
                     let parsed: Value = serde_json::from_slice(&written).unwrap();
                     assert_eq!(
                         parsed,
                         format.to_value(&answer),
-                        "{outcome:?}, details {show_details}"
+                        "{outcome:?}, details {show_messages}"
                     );
                     assert!(written.starts_with(b"{\"status\":"), "status first");
                 }

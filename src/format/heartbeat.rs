@@ -26,7 +26,7 @@ impl HeartbeatJson {
                 let ok = check.status() != Status::Fail;
                 let mut entry = check.result.data.clone();
                 if let Some(message) = &check.result.message {
-                    if answer.show_details && !ok && !entry.contains_key("message") {
+                    if answer.shows_messages() && !ok && !entry.contains_key("message") {
                         entry.insert("message".into(), Value::String(message.clone()));
                     }
                 }

@@ -36,7 +36,7 @@ impl KubernetesText {
 
     fn aggregate(name: &str, answer: &Answer<'_>) -> String {
         let reason = |message: Option<&str>| match message {
-            Some(message) if answer.show_details => message.to_owned(),
+            Some(message) if answer.shows_messages() => message.to_owned(),
             _ => "reason withheld".to_owned(),
         };
         let mut lines = String::new();
@@ -89,7 +89,7 @@ impl KubernetesText {
         match answer.outcome {
             Outcome::Report(report) if report.status == Status::Fail => {
                 let reasons = super::failure_messages(report);
-                let reason = if answer.show_details && !reasons.is_empty() {
+                let reason = if answer.shows_messages() && !reasons.is_empty() {
                     reasons
                 } else {
                     "reason withheld".to_owned()

@@ -52,7 +52,7 @@ pub(crate) use lifecycle::LifecycleJson;
 pub(crate) use plain::{PlainText, STATUS_KEY};
 pub(crate) use problem::ProblemJson;
 
-use crate::health::{Report, State, Status};
+use crate::health::{Exposure, Report, State, Status};
 
 /// What the endpoint found, for a format to write.
 #[derive(Clone, Copy, Debug)]
@@ -78,13 +78,20 @@ pub struct Answer<'a> {
     pub status_code: StatusCode,
     /// The lifecycle state when the request came.
     pub state: State,
-    /// Whether check messages may be shown to this request (the details policy).
-    pub show_details: bool,
+    /// How much this request may see (the endpoint's [`Details`](crate::Details)). At
+    /// [`Exposure::StatusOnly`] the report a format is given has no checks, excludes or
+    /// other names in it already; at [`Exposure::Names`] a format leaves messages out.
+    pub exposure: Exposure,
     /// Whether the request asked for a verbose answer.
     pub verbose: bool,
 }
 
 impl Answer<'_> {
+    /// Whether check messages may be shown ([`Exposure::Messages`]).
+    pub fn shows_messages(&self) -> bool {
+        self.exposure >= Exposure::Messages
+    }
+
     /// The report, when checks ran.
     pub fn report(&self) -> Option<&Report> {
         match self.outcome {

@@ -41,7 +41,7 @@ impl ProblemJson {
                 if report.status != Status::Fail {
                     return "OK".to_owned();
                 }
-                if !answer.show_details {
+                if !answer.shows_messages() {
                     return reason();
                 }
                 super::failure_messages(report)

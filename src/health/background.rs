@@ -20,9 +20,9 @@ use super::status::State;
 /// Starts the background task of `check` unless it runs already, the check is not a background
 /// check, the service is shutting down or there is no tokio runtime here.
 pub(crate) fn start(registry: &Arc<Registry>, check: &Check) {
-    let Some(interval) = check.policy.background else {
+    if !check.is_background() {
         return;
-    };
+    }
     let mut inner = check.state.lock();
     if inner.task.as_ref().is_some_and(|task| !task.is_finished())
         || registry.state() == State::ShuttingDown
@@ -36,7 +36,8 @@ pub(crate) fn start(registry: &Arc<Registry>, check: &Check) {
         registry: Arc::downgrade(registry),
         state: Arc::downgrade(&check.state),
         runner: Runner::of(check),
-        interval,
+        interval: check.policy.background,
+        wake: check.policy.wake.clone(),
         initial_delay: check.policy.initial_delay,
     };
     let lifecycle = registry.watch_state();
@@ -57,7 +58,8 @@ struct Task {
     registry: Weak<Registry>,
     state: Weak<CheckState>,
     runner: Runner,
-    interval: Duration,
+    interval: Option<Duration>,
+    wake: Option<watch::Receiver<()>>,
     initial_delay: Duration,
 }
 
@@ -72,7 +74,7 @@ impl Task {
         }
     }
 
-    async fn work(self) {
+    async fn work(mut self) {
         tokio::time::sleep(self.initial_delay).await;
         loop {
             // Upgraded only for a moment: the task must not keep the registry alive.
@@ -91,7 +93,34 @@ impl Task {
             if run.end == RunEnd::TimedOut {
                 tracing::debug!(check = %self.runner.name, "background check timed out");
             }
-            tokio::time::sleep(self.interval).await;
+            if !self.until_next_run().await {
+                return;
+            }
+        }
+    }
+
+    /// Waits for the interval to pass or a wake-up, whichever comes first (a wake-up sent
+    /// during the run counts); `false` when neither can come any more.
+    async fn until_next_run(&mut self) -> bool {
+        loop {
+            let Some(wake) = &mut self.wake else {
+                let Some(interval) = self.interval else {
+                    return false;
+                };
+                tokio::time::sleep(interval).await;
+                return true;
+            };
+            let woken = match self.interval {
+                Some(interval) => tokio::time::timeout(interval, wake.changed())
+                    .await
+                    .unwrap_or(Ok(())),
+                None => wake.changed().await,
+            };
+            if woken.is_ok() {
+                return true;
+            }
+            // The sender is gone: only the interval is left.
+            self.wake = None;
         }
     }
 }

@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
+use tokio::sync::watch;
 
 use super::result::{CheckResult, IntoCheckResult};
 use super::state::CheckState;
@@ -105,6 +106,9 @@ pub(crate) struct Policy {
     pub(crate) cache: Option<Duration>,
     /// Run on an interval in a task of its own instead of on request.
     pub(crate) background: Option<Duration>,
+    /// Also (or only) run in a task of its own whenever this is sent to (a manual check's
+    /// report).
+    pub(crate) wake: Option<watch::Receiver<()>>,
     /// The wait before the first background run.
     pub(crate) initial_delay: Duration,
     pub(crate) thresholds: Thresholds,
@@ -319,9 +323,16 @@ impl Check {
         self
     }
 
+    /// Runs the check in the background whenever `wake` is sent to, besides every
+    /// [`background`](Self::background) interval if one is set.
+    pub(crate) fn run_when_woken(mut self, wake: watch::Receiver<()>) -> Self {
+        self.policy.wake = Some(wake);
+        self
+    }
+
     /// Whether the check runs in the background.
     pub fn is_background(&self) -> bool {
-        self.policy.background.is_some()
+        self.policy.background.is_some() || self.policy.wake.is_some()
     }
 
     /// Reports fail only after `failures` consecutive failing runs (warn before that), so that

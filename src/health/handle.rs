@@ -187,6 +187,39 @@ impl Health {
         self.registry.default_cache_ttl()
     }
 
+    /// Runs at most `max` checks at once (at least one; `None`, the default, runs every check
+    /// a probe needs at once), so that a registry of hundreds of checks does not open hundreds
+    /// of connections at once. It counts every run: on request, in the background and of
+    /// [manual](crate::checks::Manual) checks.
+    ///
+    /// A run waits for a free slot within its timeout: a check that cannot start before its
+    /// timeout fails as timed out ([`RunEnd::TimedOut`](crate::RunEnd::TimedOut)), so a probe
+    /// still answers within the longest timeout. Runs already waiting keep the cap they started
+    /// under.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// use tower_health::{Check, Health, Status, Subject};
+    ///
+    /// let health = Health::new();
+    /// health.set_max_concurrent_runs(Some(1));
+    /// health.register(
+    ///     Check::new("slow", || async { tokio::time::sleep(Duration::from_secs(60)).await; true })
+    ///         .timeout(Duration::from_millis(50)),
+    /// );
+    /// health.register(Check::new("quick", || async { true }).timeout(Duration::from_millis(50)));
+    /// // One of the two holds the only slot until it times out, and the other waits past its
+    /// // own timeout: both fail, and the probe still answers.
+    /// let report = health.evaluate(&Subject::Service).await.unwrap();
+    /// assert_eq!(report.status, Status::Fail);
+    /// # }
+    /// ```
+    pub fn set_max_concurrent_runs(&self, max: Option<usize>) {
+        self.registry.set_max_concurrent_runs(max);
+    }
+
     /// A receiver of every status change: of the service and of each group when an evaluation
     /// of the whole subject sees it, of a check's name after each of its runs.
     ///

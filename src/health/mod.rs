@@ -19,6 +19,7 @@ mod background;
 mod changes;
 mod check;
 mod evaluate;
+mod exposure;
 mod handle;
 mod registry;
 mod report;
@@ -30,6 +31,7 @@ mod thresholds;
 
 pub use changes::Change;
 pub use check::{Check, HealthCheck};
+pub use exposure::Exposure;
 pub use handle::Health;
 pub use report::{CheckReport, Report, RunEnd};
 pub use result::{CheckResult, IntoCheckResult};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 
 use super::changes::Changes;
 use super::check::Check;
@@ -24,6 +24,8 @@ pub(crate) struct Registry {
     maintenance_file: RwLock<Option<PathBuf>>,
     default_timeout_micros: AtomicU64,
     default_cache_micros: AtomicU64,
+    /// At most this many runs at once, when set (see `Health::set_max_concurrent_runs`).
+    run_slots: RwLock<Option<Arc<Semaphore>>>,
     pub(crate) changes: Changes,
     /// Whether the application runs a server of its own for this handle (a standalone listener),
     /// and how many of those are running: setting the state with none running is a mistake.
@@ -57,6 +59,7 @@ impl Registry {
             maintenance_file: RwLock::new(None),
             default_timeout_micros: AtomicU64::new(default_timeout.as_micros() as u64),
             default_cache_micros: AtomicU64::new(default_cache_ttl.as_micros() as u64),
+            run_slots: RwLock::new(None),
             changes: Changes::new(),
             server_expected: AtomicBool::new(false),
             servers: AtomicUsize::new(0),
@@ -204,6 +207,18 @@ impl Registry {
 
     pub(crate) fn default_cache_ttl(&self) -> Duration {
         Duration::from_micros(self.default_cache_micros.load(Ordering::Relaxed))
+    }
+
+    /// Caps the runs at once at `max` (at least one); `None` lifts the cap. Runs already waiting
+    /// keep waiting on the cap they started under.
+    pub(crate) fn set_max_concurrent_runs(&self, max: Option<usize>) {
+        let slots = max.map(|max| Arc::new(Semaphore::new(max.clamp(1, Semaphore::MAX_PERMITS))));
+        *self.run_slots.write().unwrap_or_else(|e| e.into_inner()) = slots;
+    }
+
+    /// The slots every run takes one of, when runs are capped.
+    pub(crate) fn run_slots(&self) -> Option<Arc<Semaphore>> {
+        read(&self.run_slots)
     }
 
     /// The cache time-to-live of `check`.

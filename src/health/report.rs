@@ -94,6 +94,20 @@ impl Report {
             .any(|c| matches!(c.end, RunEnd::Panicked | RunEnd::Unresolved))
     }
 
+    /// The report without a name in it: its status, gate and state, no checks and no
+    /// excludes.
+    pub(crate) fn without_names(&self) -> Report {
+        Report {
+            status: self.status,
+            checks: Vec::new(),
+            excluded: Vec::new(),
+            unknown_excludes: Vec::new(),
+            gate: self.gate.clone(),
+            state: self.state,
+            fresh_until: self.fresh_until,
+        }
+    }
+
     /// The names of checks that are not passing, comma-separated (for logs and change events).
     pub fn not_passing(&self) -> Option<String> {
         let names: Vec<&str> = self

@@ -4,10 +4,12 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 use futures_util::FutureExt;
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use super::check::{Check, RunCheck};
@@ -101,7 +103,8 @@ impl Runner {
             Some(timeout) => timeout,
             None => registry.upgrade()?.default_timeout(),
         };
-        let mut raw = execute(self.runner.clone(), timeout).await;
+        let slots = registry.upgrade()?.run_slots();
+        let mut raw = execute(self.runner.clone(), timeout, slots).await;
         if self.unresolved {
             raw.end = RunEnd::Unresolved;
         }
@@ -119,19 +122,40 @@ impl Runner {
     }
 }
 
-/// Runs `runner` once under `timeout`, turning a panic or a timeout into a failure.
-async fn execute(runner: Arc<dyn RunCheck>, timeout: Duration) -> FinishedRun {
+/// Runs `runner` once under `timeout`, turning a panic or a timeout into a failure. With `slots`,
+/// the run first takes one of them, and the wait counts against the timeout so that a capped
+/// probe stays bounded.
+async fn execute(
+    runner: Arc<dyn RunCheck>,
+    timeout: Duration,
+    slots: Option<Arc<Semaphore>>,
+) -> FinishedRun {
     let time = SystemTime::now();
     let started = Instant::now();
-    let run = AssertUnwindSafe(runner.run()).catch_unwind();
+    let started_running = AtomicBool::new(slots.is_none());
+    let run = async {
+        // The semaphore is never closed, so acquiring fails never.
+        let _slot = match &slots {
+            Some(slots) => slots.acquire().await.ok(),
+            None => None,
+        };
+        started_running.store(true, Ordering::Relaxed);
+        AssertUnwindSafe(runner.run()).catch_unwind().await
+    };
     let (result, end) = match tokio::time::timeout(timeout, run).await {
         Ok(Ok(result)) => (result, RunEnd::Completed),
         Ok(Err(panic)) => (
             CheckResult::fail(format!("check panicked: {}", panic_message(&*panic))),
             RunEnd::Panicked,
         ),
-        Err(_) => (
+        Err(_) if started_running.load(Ordering::Relaxed) => (
             CheckResult::fail(format!("check timed out after {timeout:?}")),
+            RunEnd::TimedOut,
+        ),
+        Err(_) => (
+            CheckResult::fail(format!(
+                "check timed out after {timeout:?} waiting for a free run slot"
+            )),
             RunEnd::TimedOut,
         ),
     };
@@ -166,4 +190,111 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("no message")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::sync::watch;
+
+    use super::*;
+    use crate::{Check, Health, RunEnd, Status, Subject};
+
+    /// How many checks run at once, and the most that ever did.
+    #[derive(Default)]
+    struct Counts {
+        running: AtomicUsize,
+        peak: AtomicUsize,
+    }
+
+    /// A check that counts itself running until `release` turns true.
+    fn counting(name: String, counts: &Arc<Counts>, release: &watch::Receiver<bool>) -> Check {
+        let (counts, release) = (counts.clone(), release.clone());
+        Check::new(name, move || {
+            let (counts, mut release) = (counts.clone(), release.clone());
+            async move {
+                let now = counts.running.fetch_add(1, Ordering::SeqCst) + 1;
+                counts.peak.fetch_max(now, Ordering::SeqCst);
+                let _ = release.wait_for(|open| *open).await;
+                counts.running.fetch_sub(1, Ordering::SeqCst);
+                true
+            }
+        })
+        .timeout(Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn at_most_the_cap_runs_at_once_and_every_check_runs() {
+        let health = Health::new();
+        health.set_max_concurrent_runs(Some(3));
+        let counts = Arc::new(Counts::default());
+        let (open, release) = watch::channel(false);
+        for i in 0..40 {
+            health.register(counting(format!("check-{i}"), &counts, &release));
+        }
+        let probe = tokio::spawn({
+            let health = health.clone();
+            async move { health.evaluate(&Subject::Service).await.unwrap() }
+        });
+        while counts.running.load(Ordering::SeqCst) < 3 {
+            tokio::task::yield_now().await;
+        }
+        // Every other run is queued: give them every chance to start anyway.
+        for _ in 0..100 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(counts.running.load(Ordering::SeqCst), 3);
+        open.send_replace(true);
+        let report = probe.await.unwrap();
+        assert_eq!(report.status, Status::Pass);
+        assert_eq!(report.checks.len(), 40);
+        assert_eq!(counts.peak.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn without_a_cap_every_check_runs_at_once() {
+        let health = Health::new();
+        let counts = Arc::new(Counts::default());
+        let (open, release) = watch::channel(false);
+        for i in 0..40 {
+            health.register(counting(format!("check-{i}"), &counts, &release));
+        }
+        let probe = tokio::spawn({
+            let health = health.clone();
+            async move { health.evaluate(&Subject::Service).await.unwrap() }
+        });
+        while counts.running.load(Ordering::SeqCst) < 40 {
+            tokio::task::yield_now().await;
+        }
+        open.send_replace(true);
+        assert_eq!(probe.await.unwrap().status, Status::Pass);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_wait_for_a_slot_counts_against_the_timeout() {
+        let health = Health::new();
+        health.set_max_concurrent_runs(Some(1));
+        let (_open, release) = watch::channel(false);
+        let counts = Arc::new(Counts::default());
+        health.register(counting("holder".into(), &counts, &release));
+        health.register(Check::new("waiter", || async { true }).timeout(Duration::from_secs(1)));
+        let report = health.evaluate(&Subject::Service).await.unwrap();
+        let waiter = report.checks.iter().find(|c| &*c.name == "waiter").unwrap();
+        assert_eq!(waiter.end, RunEnd::TimedOut);
+        assert_eq!(
+            waiter.result.message.as_deref(),
+            Some("check timed out after 1s waiting for a free run slot")
+        );
+        let holder = report.checks.iter().find(|c| &*c.name == "holder").unwrap();
+        assert_eq!(
+            holder.end,
+            RunEnd::TimedOut,
+            "it held the slot past its timeout"
+        );
+        assert_eq!(
+            holder.result.message.as_deref(),
+            Some("check timed out after 60s")
+        );
+    }
 }

@@ -19,7 +19,7 @@ use super::response::response;
 use super::routes::{Answering, Handler};
 use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome, Rendered};
-use crate::health::{Gate, Health, Report, Selection, State, Status, Subject};
+use crate::health::{Exposure, Gate, Health, Report, Selection, State, Status, Subject};
 
 /// An endpoint, as a route's handler.
 pub(crate) struct EndpointHandler {
@@ -36,7 +36,7 @@ struct Prepared {
     selection: Selection,
     maintenance: bool,
     params: Params,
-    show_details: bool,
+    exposure: Exposure,
     head: bool,
     /// The request's parameters may still come in a form body.
     reads_form: bool,
@@ -47,7 +47,7 @@ struct Prepared {
 struct Variant {
     subject: Subject,
     only: Option<Box<str>>,
-    show_details: bool,
+    exposure: Exposure,
     verbose: bool,
     run_checks: bool,
 }
@@ -114,7 +114,7 @@ impl EndpointHandler {
             selection,
             maintenance,
             params,
-            show_details: endpoint.details.allows(&request.parts),
+            exposure: endpoint.details.level_for(&request.parts),
             head: request.parts.method == Method::HEAD,
             reads_form,
         }
@@ -153,7 +153,16 @@ impl EndpointHandler {
 
     /// Writes `answer` with the endpoint's format, logging it where the format does.
     fn render(&self, answer: &Answer<'_>) -> Rendered {
+        // Logs have every name; at status-only the format never sees one.
         self.endpoint.format.log(answer);
+        if let (Exposure::StatusOnly, Outcome::Report(report)) = (answer.exposure, answer.outcome) {
+            let without_names = report.without_names();
+            let answer = Answer {
+                outcome: Outcome::Report(&without_names),
+                ..*answer
+            };
+            return self.endpoint.format.render(&answer);
+        }
         self.endpoint.format.render(answer)
     }
 
@@ -163,7 +172,7 @@ impl EndpointHandler {
             status: Status::Warn,
             status_code: self.endpoint.codes.maintenance,
             state: health.state(),
-            show_details: prepared.show_details,
+            exposure: prepared.exposure,
             verbose: prepared.params.verbose,
         });
         response(rendered, prepared.head)
@@ -177,7 +186,7 @@ impl EndpointHandler {
         (reusable && selection.exclude.is_empty() && !prepared.reads_form).then(|| Variant {
             subject: selection.subject.clone(),
             only: selection.only.clone(),
-            show_details: prepared.show_details,
+            exposure: prepared.exposure,
             verbose: prepared.params.verbose,
             run_checks: selection.run_checks,
         })
@@ -203,7 +212,7 @@ impl EndpointHandler {
             status: report.status,
             status_code,
             state: report.state,
-            show_details: variant.show_details,
+            exposure: variant.exposure,
             verbose: variant.verbose,
         });
         Some(response(rendered, prepared.head))
@@ -242,7 +251,7 @@ impl EndpointHandler {
                     status: Status::Fail,
                     status_code: endpoint.codes.unknown_check,
                     state: health.state(),
-                    show_details: prepared.show_details,
+                    exposure: prepared.exposure,
                     verbose: prepared.params.verbose,
                 });
                 return response(rendered, prepared.head);
@@ -257,7 +266,7 @@ impl EndpointHandler {
                 status: report.status,
                 status_code,
                 state,
-                show_details: prepared.show_details,
+                exposure: prepared.exposure,
                 verbose: prepared.params.verbose,
             });
             let lasts = report
@@ -408,11 +417,11 @@ mod tests {
         let (check, runs, up) = counted(Duration::from_secs(3600));
         up.store(false, Ordering::SeqCst);
         health.register(check);
-        let layer = HealthLayer::new()
-            .health(health)
-            .details(Details::when(|request| {
+        let layer = HealthLayer::new().health(health).details(
+            Details::new(Exposure::Names).when(Exposure::Messages, |request| {
                 request.headers.contains_key("x-token")
-            }));
+            }),
+        );
         let service = service(layer);
         for token in [true, false, true, false] {
             let (status, body) = get(&service, "/health/ready", token).await;

@@ -143,9 +143,11 @@ impl HealthLayer {
         self.configure(|config| config.defaults.format = Arc::new(format))
     }
 
-    /// The details policy of the default endpoints (default [`Details::Never`]).
+    /// How much of the report the default endpoints show each request (default
+    /// [`Exposure::Names`](crate::Exposure::Names) for all; see [`Details`]).
     #[must_use]
-    pub fn details(self, details: Details) -> Self {
+    pub fn details(self, details: impl Into<Details>) -> Self {
+        let details = details.into();
         self.configure(|config| config.defaults.details = details)
     }
 

@@ -38,7 +38,7 @@ impl FlaskHealthz {
         FlaskHealthz {
             prefix: "/healthz".to_owned(),
             no_log: false,
-            details: Details::Never,
+            details: Details::default(),
         }
     }
 
@@ -57,11 +57,13 @@ impl FlaskHealthz {
         self
     }
 
-    /// Whether a failing check's message is the `title` (default never: the title is then the
-    /// reason phrase; `Details::Always` is flask-healthz's behaviour).
+    /// How much each request sees: at [`Exposure::Messages`](crate::Exposure::Messages) a
+    /// failing check's message is the `title` (flask-healthz's behaviour); below, the title is
+    /// the reason phrase (the default); at
+    /// [`Exposure::StatusOnly`](crate::Exposure::StatusOnly) the title never names the check.
     #[must_use]
-    pub fn details(mut self, details: Details) -> Self {
-        self.details = details;
+    pub fn details(mut self, details: impl Into<Details>) -> Self {
+        self.details = details.into();
         self
     }
 

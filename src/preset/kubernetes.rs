@@ -4,6 +4,7 @@ use http::StatusCode;
 
 use crate::endpoint::{Details, Endpoint, StatusCodes};
 use crate::format::KubernetesText;
+use crate::health::Exposure;
 use crate::health::{Group, Subject};
 
 /// The Kubernetes API server's `/livez` and `/readyz`, with `?verbose` and `?exclude=NAME`, and
@@ -14,7 +15,9 @@ use crate::health::{Group, Subject};
 /// working state and by maintenance mode. Failures answer 500; the aggregate endpoints withhold
 /// the reasons (they are logged). The single-check ones withhold them too unless
 /// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
-/// `.details(Details::Always)` answers exactly as it does, to anyone who can reach the port.
+/// `.details(Exposure::Messages)` answers exactly as it does, to anyone who can reach the port.
+/// At [`Exposure::StatusOnly`] no `[+]NAME` line is written: a failing aggregate answers
+/// `livez check failed` alone.
 ///
 /// ```
 /// use tower_health::{HealthLayer, preset::Kubernetes};
@@ -36,15 +39,17 @@ impl Kubernetes {
     /// The four paths, withholding reasons everywhere.
     pub fn new() -> Self {
         Kubernetes {
-            details: Details::Never,
+            details: Details::default(),
         }
     }
 
-    /// Whether `/livez/NAME` and `/readyz/NAME` show the reason of a failure (default never;
-    /// `Details::Always` is the Kubernetes API server's behaviour).
+    /// How much each request sees on all four paths (default [`Exposure::Names`]: the check
+    /// lines without reasons). `Exposure::Messages` shows the reason on `/livez/NAME` and
+    /// `/readyz/NAME`, the Kubernetes API server's behaviour; the aggregate paths withhold
+    /// reasons at every level, as it does.
     #[must_use]
-    pub fn details(mut self, details: Details) -> Self {
-        self.details = details;
+    pub fn details(mut self, details: impl Into<Details>) -> Self {
+        self.details = details.into();
         self
     }
 
@@ -64,6 +69,8 @@ impl Kubernetes {
                 .verbose_param("verbose")
                 .exclude_param("exclude")
                 .status_codes(codes)
+                // The API server never shows reasons on its aggregate endpoints.
+                .details(self.details.clone().at_most(Exposure::Names))
                 .format(KubernetesText::new(name))
         });
         let single = paths.map(|(group, name)| {

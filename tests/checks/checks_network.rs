@@ -236,7 +236,7 @@ mod upstream {
     use axum::Router;
     use axum::routing::get;
     use tower_health::checks::Upstream;
-    use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State};
+    use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State};
 
     use super::*;
     use crate::checks::{Server, rendered, silent_listener};
@@ -244,7 +244,7 @@ mod upstream {
 
     /// A real tower-health service whose one check reports the status held in the cell
     /// (0 pass, 1 warn, 2 fail), with details shown or not.
-    async fn tower_health_service(details: Details) -> (Server, Arc<AtomicU8>) {
+    async fn tower_health_service(details: Exposure) -> (Server, Arc<AtomicU8>) {
         let status = Arc::new(AtomicU8::new(0));
         let reported = status.clone();
         let health = Health::new();
@@ -269,7 +269,7 @@ mod upstream {
 
     #[tokio::test]
     async fn maps_the_remote_status_rather_than_the_http_code() {
-        let (server, status) = tower_health_service(Details::Always).await;
+        let (server, status) = tower_health_service(Exposure::Messages).await;
         let check = Upstream::new(&server.url("/health")).into_check("orders");
 
         let report = run(check.clone()).await;
@@ -303,7 +303,7 @@ mod upstream {
 
     #[tokio::test]
     async fn fails_without_output_when_the_remote_hides_details() {
-        let (server, status) = tower_health_service(Details::Never).await;
+        let (server, status) = tower_health_service(Exposure::Names).await;
         status.store(2, Ordering::SeqCst);
         let report = run(Upstream::new(&server.url("/health/ready")).into_check("orders")).await;
         assert_eq!(report.status(), Status::Fail);
@@ -358,7 +358,7 @@ mod upstream {
 
     #[tokio::test]
     async fn never_shows_the_credentials_in_the_url() {
-        let (server, status) = tower_health_service(Details::Always).await;
+        let (server, status) = tower_health_service(Exposure::Messages).await;
         status.store(2, Ordering::SeqCst);
         let url = format!("http://probe:s3cr3t@{}/health", server.addr);
         let report = run(Upstream::new(&url).into_check("orders")).await;

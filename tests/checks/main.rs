@@ -15,5 +15,6 @@ mod checks_network;
 mod checks_remote;
 mod checks_system;
 mod logging;
+mod manual;
 mod resilience;
 mod status_watch;

@@ -17,7 +17,7 @@ use http::Request;
 use http_body_util::Full;
 use tokio::sync::{Notify, Semaphore};
 use tower::ServiceBuilder;
-use tower_health::{Check, Details, Group, Health, HealthLayer, RunEnd, State, Status, Subject};
+use tower_health::{Check, Exposure, Group, Health, HealthLayer, RunEnd, State, Status, Subject};
 
 fn working() -> Health {
     let health = Health::new();
@@ -31,7 +31,7 @@ async fn serve(health: &Health) -> TestServer {
             .layer(
                 HealthLayer::new()
                     .health(health.clone())
-                    .details(Details::Always),
+                    .details(Exposure::Messages),
             )
             .service(common::echo_service()),
     )

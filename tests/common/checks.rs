@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
-use tower_health::{Check, CheckReport, Details, Health, HealthLayer, State, Subject};
+use tower_health::{Check, CheckReport, Exposure, Health, HealthLayer, State, Subject};
 
 use crate::common::{TestServer, get, serve_axum};
 
@@ -42,7 +42,11 @@ pub async fn rendered(check: Check) -> serde_json::Value {
     health.register(check);
     health.set_state(State::Working);
     let server = serve_axum(
-        axum::Router::new().layer(HealthLayer::new().health(health).details(Details::Always)),
+        axum::Router::new().layer(
+            HealthLayer::new()
+                .health(health)
+                .details(Exposure::Messages),
+        ),
     )
     .await;
     let reply = get(&server, "/health").await;

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt};
-use tower_health::{Check, Details, Health, HealthLayer, State};
+use tower_health::{Check, Exposure, Health, HealthLayer, State};
 
 /// What the inner service saw.
 #[derive(Debug, PartialEq)]
@@ -78,7 +78,7 @@ pub async fn assert_invariant(method: Method, uri: Uri, headers: HeaderMap, body
     });
     let service = HealthLayer::new()
         .health(health)
-        .details(Details::Always)
+        .details(Exposure::Messages)
         .layer(inner);
     let mut request = Request::builder()
         .method(method.clone())

@@ -11,7 +11,9 @@ use http_body_util::Full;
 use serde_json::{Value, json};
 use tower::Layer;
 use tower_health::format::{Answer, Format, HealthJson, Outcome, Rendered};
-use tower_health::{Check, CheckResult, Details, Endpoint, Health, HealthLayer, State, Status};
+use tower_health::{
+    Check, CheckResult, Details, Endpoint, Exposure, Health, HealthLayer, State, Status,
+};
 
 const SECRET: &str = "postgres://admin:hunter2@db.internal:5432";
 
@@ -54,7 +56,7 @@ async fn health_json_has_the_drafts_fields() {
         .component_type("ignored-by-the-result"),
     );
     health.register(Check::new("disk", || async { CheckResult::pass() }));
-    let layer = HealthLayer::new().details(Details::Always).format(
+    let layer = HealthLayer::new().details(Exposure::Messages).format(
         HealthJson::new()
             .version("1")
             .release_id("1.2.3")
@@ -115,7 +117,7 @@ async fn a_passing_answer_has_no_output_and_no_service_fields_unless_set() {
     health.register(Check::new("db", || async {
         CheckResult::pass().message("all good")
     }));
-    let server = server(&health, HealthLayer::new().details(Details::Always)).await;
+    let server = server(&health, HealthLayer::new().details(Exposure::Messages)).await;
     let body = get(&server, "/health/ready").await.json();
     assert_eq!(
         body,
@@ -135,7 +137,7 @@ fn failing(health: &Health) {
 async fn details_never_hides_every_message() {
     let health = health();
     failing(&health);
-    // `Details::Never` is the default.
+    // `Exposure::Names` is the default.
     let server = server(&health, HealthLayer::new()).await;
     for path in ["/health", "/health/ready", "/health/ready/db"] {
         let reply = get(&server, path).await;
@@ -161,7 +163,7 @@ async fn details_never_hides_every_message() {
 async fn details_always_shows_messages_of_checks_not_passing() {
     let health = health();
     failing(&health);
-    let server = server(&health, HealthLayer::new().details(Details::Always)).await;
+    let server = server(&health, HealthLayer::new().details(Exposure::Messages)).await;
     let body = get(&server, "/health").await.json();
     assert_eq!(body["checks"]["db"][0]["output"], SECRET);
     assert_eq!(body["checks"]["queue"][0]["output"], SECRET);
@@ -184,7 +186,7 @@ async fn get_with(server: &TestServer, path: &str, header: Option<(&str, &str)>)
 async fn details_when_shows_messages_to_requests_the_predicate_accepts() {
     let health = health();
     failing(&health);
-    let details = Details::when(|request| {
+    let details = Details::default().when(Exposure::Messages, |request| {
         request
             .headers
             .get("x-health-token")
@@ -208,7 +210,7 @@ async fn details_are_set_per_endpoint() {
     let health = health();
     failing(&health);
     let layer = HealthLayer::new()
-        .endpoint(Endpoint::new("/internal/health").details(Details::Always))
+        .endpoint(Endpoint::new("/internal/health").details(Exposure::Messages))
         .endpoint(Endpoint::new("/public/health"));
     let server = server(&health, layer).await;
     assert!(

@@ -9,7 +9,8 @@ use std::time::Duration;
 use http::StatusCode;
 use tower::Layer;
 use tower_health::{
-    Check, CheckResult, Details, Endpoint, Gate, Group, Health, HealthLayer, State, Status, Subject,
+    Check, CheckResult, Endpoint, Exposure, Gate, Group, Health, HealthLayer, State, Status,
+    Subject,
 };
 
 use crate::common::{self, TestServer, get, serve_hyper};
@@ -163,7 +164,7 @@ async fn a_group_at_a_path_of_its_own_with_its_own_policy() {
     let layer = HealthLayer::new().health(health).endpoint(
         Endpoint::new("/dbz")
             .subject(Subject::group("database"))
-            .details(Details::Always)
+            .details(Exposure::Messages)
             .format(|answer: &tower_health::format::Answer<'_>| {
                 tower_health::format::Rendered::new(
                     answer.status_code,

@@ -17,7 +17,7 @@ use http::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceBuilder;
-use tower_health::{Check, Details, Endpoint, Gate, Group, Health, HealthLayer, State, Subject};
+use tower_health::{Check, Endpoint, Exposure, Gate, Group, Health, HealthLayer, State, Subject};
 
 struct Setup {
     server: TestServer,
@@ -42,7 +42,7 @@ async fn setup() -> Setup {
     let calls = inner_calls.clone();
     let layer = HealthLayer::new()
         .health(health)
-        .details(Details::Always)
+        .details(Exposure::Messages)
         .endpoint(
             Endpoint::new("/k/ready")
                 .subject(Subject::group(Group::READY))

@@ -9,6 +9,7 @@ mod common;
 #[path = "../common/invariants.rs"]
 mod invariants;
 
+mod exposure;
 mod format_health_json;
 mod frameworks;
 mod groups;

@@ -5,7 +5,7 @@ use crate::styles;
 
 use http::Method;
 use styles::{Logs, Switch};
-use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State, preset::Kubernetes};
+use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State, preset::Kubernetes};
 
 use common::{TestServer, get, request};
 
@@ -30,7 +30,7 @@ async fn fixture() -> Fixture {
         HealthLayer::new()
             .health(health.clone())
             // The API server shows single-check reasons; tower-health withholds them unless told.
-            .endpoints(Kubernetes::new().details(Details::Always)),
+            .endpoints(Kubernetes::new().details(Exposure::Messages)),
     )
     .await;
     Fixture { server, health, db }

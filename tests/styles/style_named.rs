@@ -7,7 +7,7 @@ use http::Method;
 use serde_json::json;
 use styles::{Logs, Switch};
 use tower_health::{
-    Check, CheckResult, Details, Health, HealthLayer, Status, preset::FlaskHealthz,
+    Check, CheckResult, Exposure, Health, HealthLayer, Status, preset::FlaskHealthz,
 };
 
 use common::{Reply, TestServer, get, request};
@@ -29,7 +29,7 @@ async fn fixture(preset: FlaskHealthz) -> Fixture {
         CheckResult::fail("database is down"),
     ));
     // flask-healthz shows messages; tower-health withholds them unless told.
-    let preset = preset.details(Details::Always);
+    let preset = preset.details(Exposure::Messages);
     let server =
         styles::serve_layer(HealthLayer::new().health(health.clone()).endpoints(preset)).await;
     Fixture {

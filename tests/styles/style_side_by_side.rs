@@ -4,7 +4,7 @@ use crate::common;
 
 use axum::{Router, routing::get as route_get};
 use serde_json::json;
-use tower_health::{Check, CheckResult, Details, Health, HealthLayer, State, preset};
+use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State, preset};
 
 use common::{get, serve_axum};
 
@@ -27,7 +27,7 @@ async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
                 .health(health.clone())
                 .endpoints(preset::Kubernetes::new())
                 .endpoints(preset::OarepoHeartbeat::new())
-                .endpoints(preset::FlaskHealthz::new().details(Details::Always)),
+                .endpoints(preset::FlaskHealthz::new().details(Exposure::Messages)),
         );
     let server = serve_axum(app).await;
 

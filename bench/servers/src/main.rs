@@ -140,7 +140,7 @@ fn twenty() -> HealthLayer {
     health.set_state(State::Working);
     HealthLayer::new()
         .health(health)
-        .details(tower_health::Details::Always)
+        .details(tower_health::Exposure::Messages)
 }
 
 fn app() -> Router {
