@@ -20,6 +20,7 @@ mod changes;
 mod check;
 mod evaluate;
 mod handle;
+mod metrics;
 mod registry;
 mod report;
 mod result;
@@ -36,3 +37,6 @@ pub use result::{CheckResult, IntoCheckResult};
 pub use status::{Gate, Group, State, Status, Subject};
 
 pub(crate) use evaluate::Selection;
+#[cfg(feature = "metrics")]
+pub(crate) use metrics::facade;
+pub(crate) use metrics::{BUCKETS, CheckFigures, Figures, Outcome, status_value};

@@ -24,6 +24,8 @@ pub(crate) struct Registry {
     maintenance_file: RwLock<Option<PathBuf>>,
     default_timeout_micros: AtomicU64,
     default_cache_micros: AtomicU64,
+    /// Runs longer than this log a warning (`u64::MAX`: never).
+    slow_threshold_micros: AtomicU64,
     pub(crate) changes: Changes,
     /// Whether the application runs a server of its own for this handle (a standalone listener),
     /// and how many of those are running: setting the state with none running is a mistake.
@@ -43,7 +45,11 @@ fn update<T: Clone>(lock: &RwLock<Arc<[T]>>, f: impl FnOnce(&mut Vec<T>)) {
 }
 
 impl Registry {
-    pub(crate) fn new(default_timeout: Duration, default_cache_ttl: Duration) -> Self {
+    pub(crate) fn new(
+        default_timeout: Duration,
+        default_cache_ttl: Duration,
+        slow_threshold: Duration,
+    ) -> Self {
         Registry {
             checks: RwLock::new(Arc::from(Vec::new())),
             groups: RwLock::new(Arc::from(Group::built_in().to_vec())),
@@ -53,6 +59,7 @@ impl Registry {
             maintenance_file: RwLock::new(None),
             default_timeout_micros: AtomicU64::new(default_timeout.as_micros() as u64),
             default_cache_micros: AtomicU64::new(default_cache_ttl.as_micros() as u64),
+            slow_threshold_micros: AtomicU64::new(slow_threshold.as_micros() as u64),
             changes: Changes::new(),
             server_expected: AtomicBool::new(false),
             servers: AtomicUsize::new(0),
@@ -171,6 +178,20 @@ impl Registry {
 
     pub(crate) fn default_cache_ttl(&self) -> Duration {
         Duration::from_micros(self.default_cache_micros.load(Ordering::Relaxed))
+    }
+
+    pub(crate) fn set_slow_threshold(&self, threshold: Option<Duration>) {
+        let micros = threshold.map_or(u64::MAX, |threshold| {
+            u64::try_from(threshold.as_micros()).unwrap_or(u64::MAX)
+        });
+        self.slow_threshold_micros.store(micros, Ordering::Relaxed);
+    }
+
+    pub(crate) fn slow_threshold(&self) -> Option<Duration> {
+        match self.slow_threshold_micros.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            micros => Some(Duration::from_micros(micros)),
+        }
     }
 
     /// The cache time-to-live of `check`.

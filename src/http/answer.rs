@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use http::{Method, Response};
 
 use super::body::Payload;
+use super::metrics::RequestCounts;
 use super::request::{HealthRequest, Params};
 use super::response::response;
 use super::routes::Handler;
@@ -14,8 +15,8 @@ use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome};
 use crate::health::{Gate, Health, Selection, State, Status};
 
-/// An endpoint, as a route's handler.
-pub(crate) struct EndpointHandler(pub(crate) Endpoint);
+/// An endpoint, as a route's handler, and where its answers are counted.
+pub(crate) struct EndpointHandler(pub(crate) Endpoint, pub(crate) Option<Arc<RequestCounts>>);
 
 impl Handler for EndpointHandler {
     fn methods(&self) -> &Methods {
@@ -24,6 +25,10 @@ impl Handler for EndpointHandler {
 
     fn no_log(&self) -> bool {
         self.0.no_log
+    }
+
+    fn requests(&self) -> Option<&RequestCounts> {
+        self.1.as_deref()
     }
 
     fn handle(

@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use http::Response;
 
 use super::body::Payload;
+use super::metrics::RequestCounts;
 use super::request::HealthRequest;
 use crate::endpoint::{Methods, PathPattern, Target};
 use crate::health::Health;
@@ -18,6 +19,11 @@ pub(crate) trait Handler: Send + Sync + 'static {
     /// Whether 200 answers skip the per-request log event.
     fn no_log(&self) -> bool {
         false
+    }
+
+    /// Where its answers are counted for metrics, if they are.
+    fn requests(&self) -> Option<&RequestCounts> {
+        None
     }
 
     fn handle(

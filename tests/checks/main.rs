@@ -15,5 +15,8 @@ mod checks_network;
 mod checks_remote;
 mod checks_system;
 mod logging;
+#[cfg(feature = "metrics")]
+mod metrics_facade;
 mod resilience;
+mod spans;
 mod status_watch;
