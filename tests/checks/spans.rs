@@ -55,7 +55,7 @@ async fn runs_outside_any_span_are_roots_and_name_their_outcome() {
     health.register(
         Check::new("hangs", || std::future::pending::<bool>()).timeout(Duration::from_millis(5)),
     );
-    health.register(Check::new("boom", || async { panic!("no") }));
+    health.register(Check::new("boom", || async { panic!("no") as bool }));
     health.evaluate(&Subject::Service).await.unwrap();
     let mut runs: Vec<(String, String, Option<String>)> = runs(&captured)
         .into_iter()

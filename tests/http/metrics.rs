@@ -36,7 +36,7 @@ fn health() -> Health {
             .group("jobs")
             .non_critical(),
     );
-    health.register(Check::new("boom", || async { panic!("no") }).group("jobs"));
+    health.register(Check::new("boom", || async { panic!("no") as bool }).group("jobs"));
     health
 }
 
@@ -71,8 +71,8 @@ async fn metrics_show_checks_groups_service_and_requests() {
         Some("text/plain; version=0.0.4; charset=utf-8")
     );
     assert_eq!(reply.header("cache-control"), Some("no-store"));
-    let samples = samples(&reply);
-    let value = |series: &str| samples.get(series).map(String::as_str);
+    let found = samples(&reply);
+    let value = |series: &str| found.get(series).map(String::as_str);
     for (series, expected) in [
         (
             r#"tower_health_check_status{check="database",group="ready"}"#,
@@ -175,7 +175,7 @@ async fn open_metrics_is_answered_when_the_scraper_prefers_it() {
         ),
         ("text/plain", "text/plain; version=0.0.4; charset=utf-8"),
         (
-            "\u{1}garbage;;q=x",
+            "garbage;;q=x,=;",
             "text/plain; version=0.0.4; charset=utf-8",
         ),
     ] {
@@ -196,6 +196,19 @@ async fn open_metrics_is_answered_when_the_scraper_prefers_it() {
             "{accept}"
         );
     }
+    // A header that is not even text gets the default format.
+    let request = Request::get(server.url("/health/metrics"))
+        .header(
+            "accept",
+            http::HeaderValue::from_bytes(b"application/\xffopenmetrics-text").unwrap(),
+        )
+        .body(Full::default())
+        .unwrap();
+    let reply = send_with(&http1_client(), request).await;
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
     server.stop().await;
 }
 
