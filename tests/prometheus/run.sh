@@ -53,7 +53,7 @@ wait_listening() {
 
 cargo build --all-features --example metrics
 app_port="$(free_port)"
-PORT="$app_port" target/debug/examples/metrics >"$example_log" 2>&1 &
+PORT="$app_port" "${CARGO_TARGET_DIR:-target}/debug/examples/metrics" >"$example_log" 2>&1 &
 pids+=($!)
 wait_listening "$app_port" "${pids[-1]}" || { cat "$example_log"; echo "the example did not listen" >&2; exit 1; }
 
