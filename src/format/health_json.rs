@@ -233,7 +233,7 @@ impl Serialize for Entries<'_> {
         let mut entries = serializer.serialize_seq(Some(self.group.len()))?;
         for check in self.group {
             let mut entry = CheckEntry::new(check, self.show_details);
-            entry.duration = self.durations.then(|| check.duration.as_secs_f64());
+            entry.duration = self.durations.then_some(check.duration.as_secs_f64());
             entries.serialize_element(&entry)?;
         }
         entries.end()

@@ -53,7 +53,7 @@ async fn runs_outside_any_span_are_roots_and_name_their_outcome() {
     let (captured, _guard) = capture();
     let health = Health::new();
     health.register(
-        Check::new("hangs", || std::future::pending::<bool>()).timeout(Duration::from_millis(5)),
+        Check::new("hangs", std::future::pending::<bool>).timeout(Duration::from_millis(5)),
     );
     health.register(Check::new("boom", || async { panic!("no") as bool }));
     health.evaluate(&Subject::Service).await.unwrap();
