@@ -36,7 +36,8 @@
 //! - [`format`](mod@format): how an answer is written (health+json by default);
 //! - [`Endpoint`], [`StatusCodes`], [`Details`]: what one health path answers and how;
 //! - [`HealthLayer`], [`HealthService`], [`ResponseFuture`], [`HealthBody`]: the only code that
-//!   sees HTTP requests: routing, parameters, responses, pass-through;
+//!   sees HTTP requests: routing, parameters, responses, pass-through, and the Prometheus
+//!   metrics endpoint ([`HealthLayer::metrics`]);
 //! - [`preset`]: the endpoints of other health-check packages, path for path;
 //! - protocol glue: `grpc` (feature `grpc`), `listener` (feature `listener`), [`Drain`];
 //! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis).

@@ -189,9 +189,10 @@ impl HealthLayer {
     /// and their durations, each group's and the service's status, and the requests each of
     /// this layer's health endpoints answered by status code. The README lists the families.
     ///
-    /// The path is matched before the group endpoints, so a group named `metrics` is answered
-    /// at `{prefix}/metrics/` only through the endpoints the application adds; endpoints added
-    /// with [`HealthLayer::endpoint`] are matched before it.
+    /// The path is matched before the group endpoints: a group named `metrics` is then not
+    /// answered at `{prefix}/metrics` (its checks still are, at `{prefix}/metrics/{check}`).
+    /// Endpoints added with [`HealthLayer::endpoint`] are matched before it. A scrape runs no
+    /// check: the statuses are those of the latest runs and evaluations.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
