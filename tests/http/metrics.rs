@@ -30,16 +30,16 @@ fn health() -> Health {
     health
 }
 
+/// The default endpoints and the metrics endpoint serving `health`.
+async fn metrics_server(health: &Health) -> common::TestServer {
+    let layer = HealthLayer::new().health(health.clone()).metrics();
+    serve_hyper(layer.layer(common::echo_service())).await
+}
+
 #[tokio::test]
 async fn metrics_show_checks_groups_service_and_requests() {
     let health = health();
-    let server = serve_hyper(
-        HealthLayer::new()
-            .health(health.clone())
-            .metrics()
-            .layer(common::echo_service()),
-    )
-    .await;
+    let server = metrics_server(&health).await;
     assert_eq!(get(&server, "/health/ready").await.status, StatusCode::OK);
     assert_eq!(
         get(&server, "/health/jobs").await.status,
@@ -151,13 +151,7 @@ async fn open_metrics_is_answered_when_the_scraper_prefers_it() {
 #[tokio::test]
 async fn a_deregistered_checks_series_disappear() {
     let health = health();
-    let server = serve_hyper(
-        HealthLayer::new()
-            .health(health.clone())
-            .metrics()
-            .layer(common::echo_service()),
-    )
-    .await;
+    let server = metrics_server(&health).await;
     get(&server, "/health/jobs").await;
     let before = get(&server, "/health/metrics").await;
     assert!(before.text().contains(r#"check="boom""#));
