@@ -185,6 +185,30 @@ mod answer {
         });
     }
 
+    /// Readiness from five cached results with the metrics endpoint on: each answer is also
+    /// counted for `tower_health_requests_total`.
+    #[divan::bench]
+    fn readiness_five_checks_metrics_on(bencher: Bencher) {
+        let runtime = runtime();
+        let mut service = layer(&five_checks(Cache::Default)).metrics().layer(App);
+        bencher.bench_local(|| {
+            let (status, _) = answer(&runtime, &mut service, "/health/ready");
+            assert_eq!(status, StatusCode::OK);
+        });
+    }
+
+    /// One scrape of `/health/metrics` with five checks that have run.
+    #[divan::bench]
+    fn metrics_scrape_five_checks(bencher: Bencher) {
+        let runtime = runtime();
+        let mut service = layer(&five_checks(Cache::Default)).metrics().layer(App);
+        answer(&runtime, &mut service, "/health/ready");
+        bencher.bench_local(|| {
+            let (status, _) = answer(&runtime, &mut service, "/health/metrics");
+            assert_eq!(status, StatusCode::OK);
+        });
+    }
+
     /// One detailed answer (`/health`, messages shown) with `n` checks that pass at once, cache
     /// off.
     #[divan::bench(args = [1, 10, 100, 1000])]

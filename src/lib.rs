@@ -37,7 +37,8 @@
 //! - [`Endpoint`], [`StatusCodes`], [`Details`], [`Exposure`]: what one health path answers and
 //!   how, and who sees how much of it ([`authorize`]: ready-made predicates);
 //! - [`HealthLayer`], [`HealthService`], [`ResponseFuture`], [`HealthBody`]: the only code that
-//!   sees HTTP requests: routing, parameters, responses, pass-through;
+//!   sees HTTP requests: routing, parameters, responses, pass-through, and the Prometheus
+//!   metrics endpoint ([`HealthLayer::metrics`]);
 //! - [`preset`]: the endpoints of other health-check packages, path for path;
 //! - protocol glue: `grpc` (feature `grpc`), `listener` (feature `listener`), [`Drain`];
 //! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis).

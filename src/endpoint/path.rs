@@ -33,6 +33,16 @@ impl PathPattern {
         }
     }
 
+    /// The pattern as written in docs and metrics labels: `/health`, `/healthz/{check}`,
+    /// `/health/{group}`.
+    pub(crate) fn template(&self) -> String {
+        match self {
+            PathPattern::Exact(path) => path.to_string(),
+            PathPattern::PerCheck(prefix) => format!("{prefix}/{{check}}"),
+            PathPattern::Groups(prefix) => format!("{prefix}/{{group}}"),
+        }
+    }
+
     /// What `path` names, or `None` when it does not match. A [`PathPattern::Groups`] match
     /// still needs its group to exist.
     pub(crate) fn matches<'p>(&self, path: &'p str) -> Option<Target<'p>> {

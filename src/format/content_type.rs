@@ -12,3 +12,7 @@ pub(crate) const TEXT_PLAIN_UTF8: &str = "text/plain; charset=utf-8";
 pub(crate) const TEXT_PLAIN: &str = "text/plain; charset=UTF-8";
 /// `application/problem+json` (RFC 9457), as flask-healthz answers.
 pub(crate) const PROBLEM_JSON: &str = "application/problem+json";
+/// The Prometheus text exposition format, version 0.0.4.
+pub(crate) const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// OpenMetrics 1.0.0 text.
+pub(crate) const OPEN_METRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -32,6 +32,7 @@ pub struct HealthJson {
     release_id: Option<String>,
     service_id: Option<String>,
     description: Option<String>,
+    durations: bool,
 }
 
 impl HealthJson {
@@ -65,6 +66,41 @@ impl HealthJson {
     #[must_use]
     pub fn description(mut self, description: impl Into<String>) -> Self {
         self.description = Some(description.into());
+        self
+    }
+
+    /// Adds each check's last run duration (`duration`, in seconds) to its entry, where the
+    /// details policy allows.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use http::Request;
+    /// use http_body_util::BodyExt;
+    /// use tower::ServiceExt;
+    /// use tower_health::format::HealthJson;
+    /// use tower_health::{Check, Exposure, Health, HealthLayer};
+    ///
+    /// let health = Health::new();
+    /// health.register(Check::new("database", || async { true }));
+    /// let layer = HealthLayer::new().health(health).format(HealthJson::new().durations());
+    /// let get = |details| {
+    ///     let service = tower::ServiceBuilder::new().layer(layer.clone().details(details)).service_fn(
+    ///         |_: Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) },
+    ///     );
+    ///     async move {
+    ///         let response = service.oneshot(Request::get("/health/ready").body(String::new()).unwrap()).await.unwrap();
+    ///         let body = response.into_body().collect().await.unwrap().to_bytes();
+    ///         serde_json::from_slice::<serde_json::Value>(&body).unwrap()
+    ///     }
+    /// };
+    /// assert!(get(Exposure::Messages).await["checks"]["database"][0]["duration"].is_f64());
+    /// assert!(get(Exposure::Names).await["checks"]["database"][0].get("duration").is_none());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn durations(mut self) -> Self {
+        self.durations = true;
         self
     }
 
@@ -150,6 +186,7 @@ impl Serialize for Body<'_> {
                 &ChecksByName {
                     checks: &report.checks,
                     show_messages: answer.shows_messages(),
+                    durations: format.durations && answer.shows_messages(),
                 },
             )?;
         }
@@ -161,6 +198,7 @@ impl Serialize for Body<'_> {
 struct ChecksByName<'a> {
     checks: &'a [CheckReport],
     show_messages: bool,
+    durations: bool,
 }
 
 impl Serialize for ChecksByName<'_> {
@@ -175,6 +213,7 @@ impl Serialize for ChecksByName<'_> {
                 &Entries {
                     group,
                     show_messages: self.show_messages,
+                    durations: self.durations,
                 },
             )?;
         }
@@ -185,13 +224,16 @@ impl Serialize for ChecksByName<'_> {
 struct Entries<'a> {
     group: &'a [&'a CheckReport],
     show_messages: bool,
+    durations: bool,
 }
 
 impl Serialize for Entries<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut entries = serializer.serialize_seq(Some(self.group.len()))?;
         for check in self.group {
-            entries.serialize_element(&CheckEntry::new(check, self.show_messages))?;
+            let mut entry = CheckEntry::new(check, self.show_messages);
+            entry.duration = self.durations.then_some(check.duration.as_secs_f64());
+            entries.serialize_element(&entry)?;
         }
         entries.end()
     }
@@ -203,6 +245,9 @@ impl Serialize for Entries<'_> {
 struct CheckEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     component_type: Option<&'a str>,
+    /// The last run's duration in seconds, where asked for and the details policy allows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     observed_unit: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -220,6 +265,7 @@ impl<'a> CheckEntry<'a> {
         let result = &check.result;
         CheckEntry {
             component_type: check.component_type.as_deref(),
+            duration: None,
             observed_unit: result.observed_unit.as_deref(),
             observed_value: result.observed_value.as_ref(),
             output: result

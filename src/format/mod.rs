@@ -38,6 +38,7 @@ mod kubernetes;
 mod lifecycle;
 mod plain;
 mod problem;
+mod prometheus;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -51,6 +52,8 @@ pub(crate) use kubernetes::KubernetesText;
 pub(crate) use lifecycle::LifecycleJson;
 pub(crate) use plain::{PlainText, STATUS_KEY};
 pub(crate) use problem::ProblemJson;
+pub(crate) use prometheus::write as write_metrics;
+pub(crate) use prometheus::{Exposition, RequestSeries};
 
 use crate::health::{Exposure, Report, State, Status};
 

@@ -87,7 +87,11 @@ impl Task {
                     return;
                 }
             }
-            let Some(run) = self.runner.run_and_store(&self.registry, &self.state).await else {
+            let Some(run) = self
+                .runner
+                .run_and_store(&self.registry, &self.state, None)
+                .await
+            else {
                 return;
             };
             if run.end == RunEnd::TimedOut {

@@ -91,6 +91,14 @@ impl Changes {
             .subscribe()
     }
 
+    /// Every subject's last recorded status.
+    pub(crate) fn recorded(&self) -> Vec<(Subject, Status)> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.iter()
+            .map(|(subject, seen)| (subject.clone(), seen.status))
+            .collect()
+    }
+
     /// The last status recorded for `subject`.
     #[cfg(test)]
     fn last(&self, subject: &Subject) -> Option<Status> {
@@ -166,6 +174,8 @@ impl Changes {
         // were recorded (sending never blocks). No subscriber is fine: the change is logged.
         let _ = self.sender.send(change.clone());
         drop(last);
+        #[cfg(feature = "metrics")]
+        super::metrics::facade::subject_status(&change.subject, status);
         // Logged outside the locks: a slow log writer must not stall probes, and a subscriber
         // that reads the health handle must not deadlock.
         log(&change, before.as_deref());

@@ -52,6 +52,11 @@ impl Health {
     /// second at most.
     pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(1);
 
+    /// How long a check's run may take before it is logged as slow, unless
+    /// [`Health::set_slow_threshold`] says otherwise: ten seconds, Spring Boot's default for its
+    /// slow health indicators.
+    pub const DEFAULT_SLOW_THRESHOLD: Duration = Duration::from_secs(10);
+
     /// An empty registry in the [`State::Unknown`] state, where the gates step aside: until the
     /// application sets a state, the checks alone decide every answer.
     pub fn new() -> Self {
@@ -59,6 +64,7 @@ impl Health {
             registry: Arc::new(Registry::new(
                 Self::DEFAULT_TIMEOUT,
                 Self::DEFAULT_CACHE_TTL,
+                Self::DEFAULT_SLOW_THRESHOLD,
             )),
         }
     }
@@ -218,6 +224,29 @@ impl Health {
     /// ```
     pub fn set_max_concurrent_runs(&self, max: Option<usize>) {
         self.registry.set_max_concurrent_runs(max);
+    }
+
+    /// Logs a WARN when a check's run takes longer than `threshold` (on request or in the
+    /// background), once until a run of that check is fast again (then an INFO); `None` never
+    /// does. Default [`Health::DEFAULT_SLOW_THRESHOLD`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_health::Health;
+    ///
+    /// let health = Health::new();
+    /// health.set_slow_threshold(Some(Duration::from_millis(250)));
+    /// assert_eq!(health.slow_threshold(), Some(Duration::from_millis(250)));
+    /// health.set_slow_threshold(None);
+    /// assert_eq!(health.slow_threshold(), None);
+    /// ```
+    pub fn set_slow_threshold(&self, threshold: Option<Duration>) {
+        self.registry.set_slow_threshold(threshold);
+    }
+
+    /// How long a run may take before it is logged as slow; `None`: never.
+    pub fn slow_threshold(&self) -> Option<Duration> {
+        self.registry.slow_threshold()
     }
 
     /// A receiver of every status change: of the service and of each group when an evaluation

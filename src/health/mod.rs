@@ -21,6 +21,7 @@ mod check;
 mod evaluate;
 mod exposure;
 mod handle;
+mod metrics;
 mod registry;
 mod report;
 mod result;
@@ -38,3 +39,6 @@ pub use result::{CheckResult, IntoCheckResult};
 pub use status::{Gate, Group, State, Status, Subject};
 
 pub(crate) use evaluate::Selection;
+#[cfg(feature = "metrics")]
+pub(crate) use metrics::facade;
+pub(crate) use metrics::{BUCKETS, CheckFigures, Figures, Outcome, status_value};

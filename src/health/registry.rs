@@ -26,6 +26,8 @@ pub(crate) struct Registry {
     default_cache_micros: AtomicU64,
     /// At most this many runs at once, when set (see `Health::set_max_concurrent_runs`).
     run_slots: RwLock<Option<Arc<Semaphore>>>,
+    /// Runs longer than this log a warning (`u64::MAX`: never).
+    slow_threshold_micros: AtomicU64,
     pub(crate) changes: Changes,
     /// Whether the application runs a server of its own for this handle (a standalone listener),
     /// and how many of those are running: setting the state with none running is a mistake.
@@ -49,7 +51,11 @@ fn update<T: Clone>(lock: &RwLock<Arc<[T]>>, f: impl FnOnce(&mut Vec<T>)) {
 }
 
 impl Registry {
-    pub(crate) fn new(default_timeout: Duration, default_cache_ttl: Duration) -> Self {
+    pub(crate) fn new(
+        default_timeout: Duration,
+        default_cache_ttl: Duration,
+        slow_threshold: Duration,
+    ) -> Self {
         Registry {
             checks: RwLock::new(Arc::from(Vec::new())),
             groups: RwLock::new(Arc::from(Group::built_in().to_vec())),
@@ -60,6 +66,7 @@ impl Registry {
             default_timeout_micros: AtomicU64::new(default_timeout.as_micros() as u64),
             default_cache_micros: AtomicU64::new(default_cache_ttl.as_micros() as u64),
             run_slots: RwLock::new(None),
+            slow_threshold_micros: AtomicU64::new(slow_threshold.as_micros() as u64),
             changes: Changes::new(),
             server_expected: AtomicBool::new(false),
             servers: AtomicUsize::new(0),
@@ -219,6 +226,20 @@ impl Registry {
     /// The slots every run takes one of, when runs are capped.
     pub(crate) fn run_slots(&self) -> Option<Arc<Semaphore>> {
         read(&self.run_slots)
+    }
+
+    pub(crate) fn set_slow_threshold(&self, threshold: Option<Duration>) {
+        let micros = threshold.map_or(u64::MAX, |threshold| {
+            u64::try_from(threshold.as_micros()).unwrap_or(u64::MAX)
+        });
+        self.slow_threshold_micros.store(micros, Ordering::Relaxed);
+    }
+
+    pub(crate) fn slow_threshold(&self) -> Option<Duration> {
+        match self.slow_threshold_micros.load(Ordering::Relaxed) {
+            u64::MAX => None,
+            micros => Some(Duration::from_micros(micros)),
+        }
     }
 
     /// The cache time-to-live of `check`.

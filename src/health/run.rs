@@ -11,8 +11,10 @@ use std::time::{Duration, SystemTime};
 use futures_util::FutureExt;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::check::{Check, RunCheck};
+use super::metrics::Outcome;
 use super::registry::Registry;
 use super::report::RunEnd;
 use super::result::CheckResult;
@@ -45,9 +47,12 @@ pub(crate) async fn cached_or_shared(registry: &Arc<Registry>, check: &Check) ->
 fn shared_run(registry: &Arc<Registry>, check: &Check) -> SharedRun {
     let runner = Runner::of(check);
     let (registry, state) = (Arc::downgrade(registry), Arc::downgrade(&check.state));
+    // The spawned task does not inherit the requester's span: the run's span is made its child
+    // explicitly (requesters that join the run later share it).
+    let parent = tracing::Span::current().id();
     let task = {
         let state = state.clone();
-        tokio::spawn(async move { runner.run_and_store(&registry, &state).await })
+        tokio::spawn(async move { runner.run_and_store(&registry, &state, parent).await })
     };
     async move {
         let why = match task.await {
@@ -74,6 +79,8 @@ fn shared_run(registry: &Arc<Registry>, check: &Check) -> SharedRun {
 /// not keep the check alive.
 pub(crate) struct Runner {
     pub(crate) name: Arc<str>,
+    /// The check's groups, comma-separated, for its runs' spans.
+    groups: Box<str>,
     runner: Arc<dyn RunCheck>,
     timeout: Option<Duration>,
     thresholds: Thresholds,
@@ -84,6 +91,7 @@ impl Runner {
     pub(crate) fn of(check: &Check) -> Self {
         Runner {
             name: check.name.clone(),
+            groups: check.groups().collect::<Vec<_>>().join(",").into(),
             runner: check.runner.clone(),
             timeout: check.timeout,
             thresholds: check.policy.thresholds,
@@ -91,26 +99,46 @@ impl Runner {
         }
     }
 
-    /// Runs the check once, stores the result in `state` and records the status of its name:
-    /// how every run ends, on request or in the background. `None` when the registry or the
-    /// check's state is gone.
+    /// Runs the check once, stores the result in `state` and records the status of its name and
+    /// the run's figures: how every run ends, on request or in the background. The run is a
+    /// span, a child of `parent` (the requester's span) or a root. `None` when the registry or
+    /// the check's state is gone.
     pub(crate) async fn run_and_store(
         &self,
         registry: &Weak<Registry>,
         state: &Weak<CheckState>,
+        parent: Option<tracing::Id>,
     ) -> Option<Arc<FinishedRun>> {
+        let span = tracing::info_span!(
+            parent: parent,
+            "health_check",
+            check = %self.name,
+            groups = %self.groups,
+            outcome = tracing::field::Empty,
+            duration_seconds = tracing::field::Empty,
+        );
         let timeout = match self.timeout {
             Some(timeout) => timeout,
             None => registry.upgrade()?.default_timeout(),
         };
         let slots = registry.upgrade()?.run_slots();
-        let mut raw = execute(self.runner.clone(), timeout, slots).await;
+        let mut raw = execute(self.runner.clone(), timeout, slots)
+            .instrument(span.clone())
+            .await;
         if self.unresolved {
             raw.end = RunEnd::Unresolved;
         }
         let (registry, state) = (registry.upgrade()?, state.upgrade()?);
         let run = state.store(&self.thresholds, raw);
         registry.changed();
+        let outcome = Outcome::of(&run);
+        span.record("outcome", outcome.as_str());
+        span.record("duration_seconds", run.duration.as_secs_f64());
+        let _entered = span.enter();
+        state.figures.record(outcome, run.duration);
+        #[cfg(feature = "metrics")]
+        super::metrics::facade::run(&self.name, outcome, run.duration);
+        self.log_slowness(&registry, &state, run.duration);
         let status = run.result.status;
         if status != Status::Pass {
             // Not `message`: that name is the event's own message in tracing.
@@ -119,6 +147,21 @@ impl Runner {
         }
         record_name(&registry, &self.name);
         Some(run)
+    }
+
+    /// A WARN when a run newly takes longer than the slow threshold, an INFO when a run is fast
+    /// again.
+    fn log_slowness(&self, registry: &Registry, state: &CheckState, duration: Duration) {
+        let slow = registry
+            .slow_threshold()
+            .is_some_and(|threshold| duration > threshold);
+        match state.figures.became_slow(slow) {
+            Some(true) => tracing::warn!(check = %self.name, ?duration, "health check is slow"),
+            Some(false) => {
+                tracing::info!(check = %self.name, ?duration, "health check is fast again")
+            }
+            None => {}
+        }
     }
 }
 
@@ -180,6 +223,8 @@ fn record_name(registry: &Registry, name: &Arc<str>) {
                     Some((latest.contribution(check.critical), latest))
                 })
                 .max_by_key(|(status, _)| *status)?;
+            #[cfg(feature = "metrics")]
+            super::metrics::facade::check_status(name, status, &registry.checks());
             Some((status, move || worst.result.message.clone()))
         });
 }

@@ -10,6 +10,7 @@ use tokio::task::AbortHandle;
 // stale (it is the system's monotonic clock otherwise).
 use tokio::time::Instant;
 
+use super::metrics::RunFigures;
 use super::report::RunEnd;
 use super::result::CheckResult;
 use super::status::Status;
@@ -68,6 +69,8 @@ pub(crate) type SharedRun = Shared<BoxFuture<'static, Arc<FinishedRun>>>;
 #[derive(Default)]
 pub(crate) struct CheckState {
     inner: Mutex<Inner>,
+    /// The runs' figures for metrics, outside the lock.
+    pub(crate) figures: RunFigures,
 }
 
 #[derive(Default)]

@@ -14,6 +14,7 @@ use http::{Method, Response, StatusCode};
 use tokio::time::Instant;
 
 use super::body::Payload;
+use super::metrics::RequestCounts;
 use super::request::{HealthRequest, Params};
 use super::response::response;
 use super::routes::{Answering, Handler};
@@ -21,9 +22,10 @@ use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome, Rendered};
 use crate::health::{Exposure, Gate, Health, Report, Selection, State, Status, Subject};
 
-/// An endpoint, as a route's handler.
+/// An endpoint, as a route's handler, and where its answers are counted.
 pub(crate) struct EndpointHandler {
     endpoint: Endpoint,
+    requests: Option<Arc<RequestCounts>>,
     reusable: Mutex<Vec<Reusable>>,
 }
 
@@ -72,6 +74,10 @@ impl Handler for EndpointHandler {
         self.endpoint.no_log
     }
 
+    fn requests(&self) -> Option<&RequestCounts> {
+        self.requests.as_deref()
+    }
+
     /// Only a form may carry parameters, and only an endpoint that runs its checks on request
     /// reads them.
     fn reads_body(&self, parts: &http::request::Parts) -> bool {
@@ -93,11 +99,21 @@ impl Handler for EndpointHandler {
 }
 
 impl EndpointHandler {
-    pub(crate) fn new(endpoint: Endpoint) -> Self {
+    pub(crate) fn new(endpoint: Endpoint, requests: Option<Arc<RequestCounts>>) -> Self {
         EndpointHandler {
             endpoint,
+            requests,
             reusable: Mutex::new(Vec::new()),
         }
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Where its answers are counted, if they are.
+    pub(crate) fn counts(&self) -> Option<&Arc<RequestCounts>> {
+        self.requests.as_ref()
     }
 
     fn prepare(&self, health: &Health, request: &HealthRequest) -> Prepared {

@@ -101,6 +101,9 @@ where
                         Answering::Pending(future) => ready!(future.as_mut().poll(cx)),
                     };
                     let status = response.status();
+                    if let Some(counts) = handler.requests() {
+                        counts.count(status);
+                    }
                     if let Some((path, started)) = log.as_deref() {
                         if !(handler.no_log() && status == StatusCode::OK) {
                             tracing::debug!(target: REQUEST_TARGET, path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");

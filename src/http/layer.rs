@@ -6,9 +6,10 @@ use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
 
 use super::answer::EndpointHandler;
+use super::metrics::{MetricsHandler, RequestCounts};
 use super::routes::Routes;
 use super::service::HealthService;
-use crate::endpoint::{Defaults, Details, Endpoint, PathPattern, StatusCodes};
+use crate::endpoint::{Defaults, Details, Endpoint, StatusCodes};
 use crate::format::Format;
 use crate::health::Health;
 
@@ -66,6 +67,7 @@ struct Config {
     endpoints: Vec<Endpoint>,
     #[cfg(feature = "grpc")]
     grpc: Option<std::time::Duration>,
+    metrics: bool,
     routes: OnceLock<Arc<Routes>>,
 }
 
@@ -183,6 +185,45 @@ impl HealthLayer {
         self.configure(|config| config.endpoints.extend(endpoints))
     }
 
+    /// Also answers `{prefix}/metrics` (`/health/metrics` by default) with the health figures
+    /// in the Prometheus text format, or in OpenMetrics when the `Accept` header prefers it (as
+    /// Prometheus's scrapes do): each check's status in each of its groups, its runs by outcome
+    /// and their durations, each group's and the service's status, and the requests each of
+    /// this layer's health endpoints answered by status code. The README lists the families.
+    ///
+    /// The path is matched before the group endpoints: a group named `metrics` is then not
+    /// answered at `{prefix}/metrics` (its checks still are, at `{prefix}/metrics/{check}`).
+    /// Endpoints added with [`HealthLayer::endpoint`] are matched before it. A scrape runs no
+    /// check: the statuses are those of the latest runs and evaluations.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use http::Request;
+    /// use http_body_util::BodyExt;
+    /// use tower::ServiceExt;
+    /// use tower_health::{Check, Health, HealthLayer};
+    ///
+    /// let health = Health::new();
+    /// health.register(Check::new("database", || async { true }));
+    /// let service = tower::ServiceBuilder::new()
+    ///     .layer(HealthLayer::new().health(health).metrics())
+    ///     .service_fn(|_: Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+    /// let get = |path| Request::get(path).body(String::new()).unwrap();
+    /// service.clone().oneshot(get("/health/ready")).await.unwrap();
+    /// let response = service.oneshot(get("/health/metrics")).await.unwrap();
+    /// assert_eq!(response.headers()["content-type"], "text/plain; version=0.0.4; charset=utf-8");
+    /// let text = String::from_utf8(response.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    /// assert!(text.contains("tower_health_check_status{check=\"database\",group=\"ready\"} 0\n"));
+    /// assert!(text.contains("tower_health_check_runs_total{check=\"database\",outcome=\"pass\"} 1\n"));
+    /// assert!(text.contains("tower_health_requests_total{endpoint=\"/health/{group}\",code=\"200\"} 1\n"));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn metrics(self) -> Self {
+        self.configure(|config| config.metrics = true)
+    }
+
     /// Also answers the gRPC health protocol, `grpc.health.v1.Health` `Check` and `Watch`, from
     /// this layer's [`Health`] handle (see the [`grpc`](crate::grpc) module). Feature `grpc`.
     ///
@@ -210,10 +251,8 @@ impl HealthLayer {
     #[cfg_attr(not(feature = "listener"), allow(dead_code))]
     pub(crate) fn first_path(&self) -> String {
         let config = &self.config;
-        match config.endpoints.first().map(|endpoint| &endpoint.path) {
-            Some(PathPattern::Exact(path)) => path.to_string(),
-            Some(PathPattern::PerCheck(prefix)) => format!("{prefix}/{{name}}"),
-            Some(PathPattern::Groups(prefix)) => format!("{prefix}/{{group}}"),
+        match config.endpoints.first() {
+            Some(endpoint) => endpoint.path.template(),
             None => config.defaults.prefix.clone(),
         }
     }
@@ -228,17 +267,33 @@ impl HealthLayer {
 
 impl Config {
     fn build_routes(&self) -> Routes {
+        // Answers are counted where something reads the counts: the metrics endpoint, or the
+        // `metrics` facade.
+        let counted = self.metrics || cfg!(feature = "metrics");
+        let handler = |endpoint: Endpoint| {
+            let counts = counted.then(|| Arc::new(RequestCounts::new(endpoint.path.template())));
+            EndpointHandler::new(endpoint, counts)
+        };
+        let added: Vec<EndpointHandler> = self.endpoints.iter().cloned().map(handler).collect();
+        let defaults: Vec<EndpointHandler> =
+            self.defaults.endpoints().into_iter().map(handler).collect();
+        let metrics = self.metrics.then(|| {
+            let counts = added
+                .iter()
+                .chain(&defaults)
+                .filter_map(|h| h.counts().cloned());
+            MetricsHandler::new(&self.defaults.prefix, counts)
+        });
         let mut routes = Routes::default();
-        for endpoint in self
-            .endpoints
-            .iter()
-            .cloned()
-            .chain(self.defaults.endpoints())
-        {
-            routes.push(
-                endpoint.path.clone(),
-                Arc::new(EndpointHandler::new(endpoint)),
-            );
+        for handler in added {
+            routes.push(handler.endpoint().path.clone(), Arc::new(handler));
+        }
+        // Before the default endpoints, so that the group route does not take its path.
+        if let Some(metrics) = metrics {
+            routes.push(metrics.path.clone(), Arc::new(metrics));
+        }
+        for handler in defaults {
+            routes.push(handler.endpoint().path.clone(), Arc::new(handler));
         }
         #[cfg(feature = "grpc")]
         if let Some(interval) = self.grpc {

@@ -9,6 +9,7 @@ mod future;
 #[cfg(feature = "grpc")]
 mod grpc;
 mod layer;
+mod metrics;
 mod request;
 mod response;
 mod routes;

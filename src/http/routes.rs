@@ -7,6 +7,7 @@ use futures_util::future::BoxFuture;
 use http::Response;
 
 use super::body::Payload;
+use super::metrics::RequestCounts;
 use super::request::HealthRequest;
 use crate::endpoint::{Methods, PathPattern, Target};
 use crate::health::Health;
@@ -30,6 +31,11 @@ pub(crate) trait Handler: Send + Sync + 'static {
     fn reads_body(&self, parts: &http::request::Parts) -> bool {
         let _ = parts;
         true
+    }
+
+    /// Where its answers are counted for metrics, if they are.
+    fn requests(&self) -> Option<&RequestCounts> {
+        None
     }
 
     fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering;

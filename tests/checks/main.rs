@@ -16,5 +16,8 @@ mod checks_remote;
 mod checks_system;
 mod logging;
 mod manual;
+#[cfg(feature = "metrics")]
+mod metrics_facade;
 mod resilience;
+mod spans;
 mod status_watch;

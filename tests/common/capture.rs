@@ -6,11 +6,11 @@ use std::fmt;
 use std::sync::{Arc, Mutex, Once};
 
 use tracing::field::{Field, Visit};
-use tracing::span::{Attributes, Id};
+use tracing::span::{Attributes, Id, Record as Values};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::Layer;
 use tracing_subscriber::layer::{Context, SubscriberExt};
-use tracing_subscriber::registry::Registry;
+use tracing_subscriber::registry::{LookupSpan, Registry};
 
 /// One captured event (or a span's creation, with `span` set to its name).
 #[derive(Clone, Debug)]
@@ -18,6 +18,10 @@ pub struct Record {
     pub level: Level,
     pub target: String,
     pub span: Option<String>,
+    /// A span's parent span's name (`None` for a root span and for events).
+    pub parent: Option<String>,
+    /// A span's id, for the fields recorded after its creation.
+    pub id: Option<u64>,
     pub message: String,
     pub fields: Vec<(String, String)>,
 }
@@ -88,33 +92,71 @@ thread_local! {
 /// Routes each event to the capture of the thread it happens on.
 struct CaptureLayer;
 
+/// What a span adds to its record.
+struct SpanInfo {
+    name: String,
+    parent: Option<String>,
+    id: u64,
+}
+
 impl CaptureLayer {
-    fn push(&self, metadata: &tracing::Metadata<'_>, span: Option<String>, fields: Fields) {
+    fn push(&self, metadata: &tracing::Metadata<'_>, span: Option<SpanInfo>, fields: Fields) {
         let Some(captured) = TARGET.with(|target| target.borrow().clone()) else {
             return;
+        };
+        let (span, parent, id) = match span {
+            Some(info) => (Some(info.name), info.parent, Some(info.id)),
+            None => (None, None, None),
         };
         captured.0.lock().unwrap().push(Record {
             level: *metadata.level(),
             target: metadata.target().to_owned(),
             span,
+            parent,
+            id,
             message: fields.message,
             fields: fields.fields,
         });
     }
 }
 
-impl<S: Subscriber> Layer<S> for CaptureLayer {
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for CaptureLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
         self.push(event.metadata(), None, fields);
     }
 
-    fn on_new_span(&self, attrs: &Attributes<'_>, _id: &Id, _ctx: Context<'_, S>) {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         attrs.record(&mut fields);
-        let name = attrs.metadata().name().to_owned();
-        self.push(attrs.metadata(), Some(name), fields);
+        let parent = match attrs.parent() {
+            Some(parent) => ctx.span(parent),
+            None if attrs.is_contextual() => ctx.lookup_current(),
+            None => None,
+        };
+        let info = SpanInfo {
+            name: attrs.metadata().name().to_owned(),
+            parent: parent.map(|span| span.name().to_owned()),
+            id: id.into_u64(),
+        };
+        self.push(attrs.metadata(), Some(info), fields);
+    }
+
+    fn on_record(&self, id: &Id, values: &Values<'_>, _ctx: Context<'_, S>) {
+        let Some(captured) = TARGET.with(|target| target.borrow().clone()) else {
+            return;
+        };
+        let mut fields = Fields::default();
+        values.record(&mut fields);
+        let mut records = captured.0.lock().unwrap();
+        if let Some(record) = records
+            .iter_mut()
+            .rev()
+            .find(|r| r.id == Some(id.into_u64()))
+        {
+            record.fields.extend(fields.fields);
+        }
     }
 }
 

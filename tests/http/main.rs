@@ -19,6 +19,7 @@ mod lifecycle;
 mod listener_timeouts;
 mod logging_locks;
 mod maintenance_first;
+mod metrics;
 mod named_paths;
 mod property;
 mod subjects;
