@@ -40,7 +40,8 @@
 //!   sees HTTP requests: routing, parameters, responses, pass-through;
 //! - [`preset`]: the endpoints of other health-check packages, path for path;
 //! - protocol glue: `grpc` (feature `grpc`), `listener` (feature `listener`), [`Drain`];
-//! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis).
+//! - [`checks`]: ready-made checks (manual reports, TCP, HTTP, upstream health, disk, memory,
+//!   PostgreSQL, Redis, TLS certificates, DNS, gRPC).
 
 #![deny(unsafe_code)]
 #![warn(
