@@ -41,7 +41,8 @@
 //!   metrics endpoint ([`HealthLayer::metrics`]);
 //! - [`preset`]: the endpoints of other health-check packages, path for path;
 //! - protocol glue: `grpc` (feature `grpc`), `listener` (feature `listener`), [`Drain`];
-//! - [`checks`]: ready-made checks (TCP, HTTP, upstream health, disk, memory, PostgreSQL, Redis).
+//! - [`checks`]: ready-made checks (manual reports, TCP, HTTP, upstream health, disk, memory,
+//!   PostgreSQL, Redis, TLS certificates, DNS, gRPC).
 
 #![deny(unsafe_code)]
 #![warn(

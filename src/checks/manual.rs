@@ -17,7 +17,9 @@ use crate::health::{Check, CheckResult, HealthCheck};
 /// it takes part in groups, thresholds, change events and gRPC like any other. Each report
 /// runs it at once in a background task of its own, so the new status is recorded and
 /// published as a [`Change`](crate::Change) without waiting for a probe; probes read the
-/// latest result and never wait.
+/// latest result and never wait. The task starts and stops as every
+/// [background](crate::Check::background) check's does (it needs a tokio runtime where the
+/// check is registered); a report made before it starts is its first result.
 ///
 /// Until the first report it fails with `not yet reported`. With
 /// [`expire_after`](Self::expire_after) it fails once no report has come for that long.

@@ -244,7 +244,7 @@ mod tests {
     use tokio::sync::watch;
 
     use super::*;
-    use crate::{Check, Health, RunEnd, Status, Subject};
+    use crate::{Check, Health, Report, RunEnd, Status, Subject};
 
     /// How many checks run at once, and the most that ever did.
     #[derive(Default)]
@@ -269,22 +269,35 @@ mod tests {
         .timeout(Duration::from_secs(60))
     }
 
-    #[tokio::test]
-    async fn at_most_the_cap_runs_at_once_and_every_check_runs() {
+    /// Forty counting checks of a handle capped at `cap`, and a probe of them all running.
+    fn forty_probed(
+        cap: Option<usize>,
+    ) -> (
+        Arc<Counts>,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<Report>,
+    ) {
         let health = Health::new();
-        health.set_max_concurrent_runs(Some(3));
+        health.set_max_concurrent_runs(cap);
         let counts = Arc::new(Counts::default());
         let (open, release) = watch::channel(false);
         for i in 0..40 {
             health.register(counting(format!("check-{i}"), &counts, &release));
         }
-        let probe = tokio::spawn({
-            let health = health.clone();
-            async move { health.evaluate(&Subject::Service).await.unwrap() }
-        });
-        while counts.running.load(Ordering::SeqCst) < 3 {
+        let probe = tokio::spawn(async move { health.evaluate(&Subject::Service).await.unwrap() });
+        (counts, open, probe)
+    }
+
+    async fn until_running(counts: &Counts, running: usize) {
+        while counts.running.load(Ordering::SeqCst) < running {
             tokio::task::yield_now().await;
         }
+    }
+
+    #[tokio::test]
+    async fn at_most_the_cap_runs_at_once_and_every_check_runs() {
+        let (counts, open, probe) = forty_probed(Some(3));
+        until_running(&counts, 3).await;
         // Every other run is queued: give them every chance to start anyway.
         for _ in 0..100 {
             tokio::task::yield_now().await;
@@ -299,19 +312,8 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_cap_every_check_runs_at_once() {
-        let health = Health::new();
-        let counts = Arc::new(Counts::default());
-        let (open, release) = watch::channel(false);
-        for i in 0..40 {
-            health.register(counting(format!("check-{i}"), &counts, &release));
-        }
-        let probe = tokio::spawn({
-            let health = health.clone();
-            async move { health.evaluate(&Subject::Service).await.unwrap() }
-        });
-        while counts.running.load(Ordering::SeqCst) < 40 {
-            tokio::task::yield_now().await;
-        }
+        let (counts, open, probe) = forty_probed(None);
+        until_running(&counts, 40).await;
         open.send_replace(true);
         assert_eq!(probe.await.unwrap().status, Status::Pass);
     }

@@ -18,6 +18,15 @@ async fn recorded(health: &Health, name: &str, status: Status) {
         .unwrap();
 }
 
+/// A report, the status it records, a path and what that path then answers.
+type Step = (
+    fn(&Manual),
+    Status,
+    &'static str,
+    StatusCode,
+    Option<&'static str>,
+);
+
 #[tokio::test]
 async fn reports_are_answered_over_http_in_the_check_s_groups() {
     let health = Health::new();
@@ -29,41 +38,50 @@ async fn reports_are_answered_over_http_in_the_check_s_groups() {
     let server = serve_hyper(layer.layer(echo_service())).await;
 
     recorded(&health, "consumer", Status::Fail).await;
-    let reply = get(&server, "/health/workers").await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        reply.json()["checks"]["consumer"][0]["output"],
-        "not yet reported"
-    );
     assert_eq!(
         get(&server, "/health/ready").await.status,
         StatusCode::OK,
         "not in ready"
     );
-
-    consumer.pass();
-    recorded(&health, "consumer", Status::Pass).await;
-    let reply = get(&server, "/health/workers/consumer").await;
-    assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.json()["status"], "pass");
-
-    consumer.warn("lagging 812 messages behind");
-    recorded(&health, "consumer", Status::Warn).await;
-    let reply = get(&server, "/health/workers").await;
-    assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(
-        reply.json()["checks"]["consumer"][0]["output"],
-        "lagging 812 messages behind"
-    );
-
-    consumer.fail("broker connection lost");
-    recorded(&health, "consumer", Status::Fail).await;
-    let reply = get(&server, "/health").await;
-    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(
-        reply.json()["checks"]["consumer"][0]["output"],
-        "broker connection lost"
-    );
+    let steps: [Step; 4] = [
+        (
+            |_| {},
+            Status::Fail,
+            "/health/workers",
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("not yet reported"),
+        ),
+        (
+            Manual::pass,
+            Status::Pass,
+            "/health/workers/consumer",
+            StatusCode::OK,
+            None,
+        ),
+        (
+            |m| m.warn("lagging 812 messages behind"),
+            Status::Warn,
+            "/health/workers",
+            StatusCode::OK,
+            Some("lagging 812 messages behind"),
+        ),
+        (
+            |m| m.fail("broker connection lost"),
+            Status::Fail,
+            "/health",
+            StatusCode::SERVICE_UNAVAILABLE,
+            Some("broker connection lost"),
+        ),
+    ];
+    for (report, status, path, code, output) in steps {
+        report(&consumer);
+        recorded(&health, "consumer", status).await;
+        let reply = get(&server, path).await;
+        assert_eq!(reply.status, code, "{path} after {status}");
+        let entry = &reply.json()["checks"]["consumer"][0];
+        assert_eq!(entry["status"], status.as_str(), "{path}");
+        assert_eq!(entry["output"].as_str(), output, "{path}");
+    }
 }
 
 #[tokio::test]

@@ -188,6 +188,19 @@ pub async fn get(server: &TestServer, path: &str) -> Reply {
     request(server, Method::GET, path).await
 }
 
+/// `GET path` over HTTP/1.1 with `headers`.
+pub async fn get_with_headers(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = Request::get(server.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    send_with(
+        &http1_client(),
+        request.body(Full::new(Bytes::new())).unwrap(),
+    )
+    .await
+}
+
 /// An inner service that answers every request with what it saw, for pass-through assertions.
 pub fn echo_service() -> impl tower::Service<
     Request<hyper::body::Incoming>,

@@ -20,7 +20,7 @@ fi
 cargo build --all-features --example tonic
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
-PORT="$port" target/debug/examples/tonic >"$log" 2>&1 &
+PORT="$port" "${CARGO_TARGET_DIR:-target}/debug/examples/tonic" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 

@@ -13,7 +13,9 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_health::{Check, Details, Endpoint, Exposure, Health, HealthLayer, authorize, preset};
 
-use crate::common::{Reply, TestServer, echo_service, get, http1_client, send_with, serve_hyper};
+use crate::common::{
+    Reply, TestServer, echo_service, get, get_with_headers, http1_client, send_with, serve_hyper,
+};
 
 /// Names and messages that must not leak below their level.
 const FAILING: &str = "payments-postgres-eu1";
@@ -204,18 +206,6 @@ async fn a_preset_s_own_details_cover_all_its_paths() {
     );
 }
 
-async fn get_with(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply {
-    let mut request = Request::get(server.url(path));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    send_with(
-        &http1_client(),
-        request.body(Full::new(Bytes::new())).unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn a_bearer_token_raises_the_level_for_its_bearer_only() {
     let details = Details::new(Exposure::StatusOnly)
@@ -245,7 +235,7 @@ async fn a_bearer_token_raises_the_level_for_its_bearer_only() {
             Exposure::Messages,
         ),
     ] {
-        let reply = get_with(&server, "/health", &headers).await;
+        let reply = get_with_headers(&server, "/health", &headers).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
         let text = everything(&reply);
         assert_eq!(
@@ -273,7 +263,7 @@ async fn a_proxy_header_raises_the_level_to_what_it_was_given() {
         (vec![("x-client-verified", "FAILED")], false),
         (vec![("x-client-verified", "SUCCESS")], true),
     ] {
-        let text = everything(&get_with(&server, "/livez?verbose", &headers).await);
+        let text = everything(&get_with_headers(&server, "/livez?verbose", &headers).await);
         assert_eq!(text.contains(FAILING), names, "{headers:?}");
         assert!(!text.contains(MESSAGE), "only names were allowed");
     }

@@ -4,10 +4,8 @@ use crate::common;
 
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
-use common::{TestServer, get, http1_client, send_with, serve_hyper};
-use http::{Method, Request, StatusCode};
-use http_body_util::Full;
+use common::{TestServer, get, get_with_headers, serve_hyper};
+use http::{Method, StatusCode};
 use serde_json::{Value, json};
 use tower::Layer;
 use tower_health::format::{Answer, Format, HealthJson, Outcome, Rendered};
@@ -170,18 +168,6 @@ async fn details_always_shows_messages_of_checks_not_passing() {
     assert_eq!(body["output"], "db, queue");
 }
 
-async fn get_with(server: &TestServer, path: &str, header: Option<(&str, &str)>) -> common::Reply {
-    let mut request = Request::builder().method(Method::GET).uri(server.url(path));
-    if let Some((name, value)) = header {
-        request = request.header(name, value);
-    }
-    send_with(
-        &http1_client(),
-        request.body(Full::new(Bytes::new())).unwrap(),
-    )
-    .await
-}
-
 #[tokio::test]
 async fn details_when_shows_messages_to_requests_the_predicate_accepts() {
     let health = health();
@@ -199,7 +185,7 @@ async fn details_when_shows_messages_to_requests_the_predicate_accepts() {
         (Some(("x-other", "let-me-see")), false),
         (Some(("x-health-token", "let-me-see")), true),
     ] {
-        let reply = get_with(&server, "/health/ready", header).await;
+        let reply = get_with_headers(&server, "/health/ready", header.as_slice()).await;
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(reply.text().contains("hunter2"), shown, "{header:?}");
     }
