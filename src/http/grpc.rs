@@ -68,8 +68,9 @@ impl Handler for GrpcHandler {
         request: HealthRequest,
     ) -> BoxFuture<'static, Response<Payload>> {
         let HealthRequest { parts, body, .. } = request;
-        let mut server = self.service_for(&health).into_server();
-        let call = server.call(http::Request::from_parts(parts, body));
+        let call = self
+            .service_for(&health)
+            .call(http::Request::from_parts(parts, body));
         Box::pin(async move {
             let response = match call.await {
                 Ok(response) => response,

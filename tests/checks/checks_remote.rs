@@ -14,7 +14,6 @@
 
 #![cfg(any(feature = "tls-check", feature = "dns-check", feature = "grpc-check"))]
 
-
 use std::time::Duration;
 
 /// Short enough for a test, long enough for a real exchange on loopback.

@@ -6,8 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv="target/grpc-python-venv"
-log="target/grpc-python-example.log"
+target="${CARGO_TARGET_DIR:-target}"
+venv="$target/grpc-python-venv"
+log="$target/grpc-python-example.log"
 
 if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     apt-get update && apt-get install -y python3 python3-venv
@@ -15,12 +16,13 @@ fi
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check grpcio grpcio-health-checking
+# 1.85 is the first with `List`.
+"$venv/bin/pip" install --quiet --disable-pip-version-check grpcio "grpcio-health-checking>=1.85"
 
 cargo build --all-features --example tonic
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
-PORT="$port" target/debug/examples/tonic >"$log" 2>&1 &
+PORT="$port" "$target/debug/examples/tonic" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 
