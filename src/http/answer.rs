@@ -94,13 +94,17 @@ impl EndpointHandler {
             Some(code) if report.errored() => code,
             _ => endpoint.codes.for_status(report.status),
         };
-        answer(
+        let mut response = answer(
             Outcome::Report(&report),
             report.status,
             status_code,
             report.state,
             params.verbose,
-        )
+        );
+        if report.status == Status::Warn {
+            response.headers_mut().extend(endpoint.warn_headers.clone());
+        }
+        response
     }
 
     /// What the request evaluates, and whether maintenance mode answers it. A group named by

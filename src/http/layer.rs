@@ -155,6 +155,15 @@ impl HealthLayer {
         self.configure(|config| config.defaults.codes = codes)
     }
 
+    /// Adds a header to the warn answers of the default endpoints, such as `x-envoy-degraded`
+    /// for Envoy (see [`Endpoint::warn_header`]).
+    #[must_use]
+    pub fn warn_header(self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.configure(|config| {
+            config.defaults.warn_headers.append(name, value);
+        })
+    }
+
     /// Leaves 200 answers of the default endpoints out of the per-request log.
     #[must_use]
     pub fn no_log(self) -> Self {

@@ -9,6 +9,7 @@ mod common;
 #[path = "../common/invariants.rs"]
 mod invariants;
 
+mod drain_close;
 mod format_health_json;
 mod frameworks;
 mod groups;
