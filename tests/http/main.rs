@@ -17,6 +17,7 @@ mod hostile;
 mod layer_http;
 mod lifecycle;
 mod listener_timeouts;
+mod load_balancers;
 mod logging_locks;
 mod maintenance_first;
 mod named_paths;
