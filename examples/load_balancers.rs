@@ -17,7 +17,7 @@
 #[path = "support/greeter.rs"]
 mod greeter;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
@@ -26,7 +26,7 @@ use tonic::transport::server::TcpIncoming;
 use tower_health::{Check, Drain, Endpoint, Health, HealthLayer, State, StatusCodes};
 
 /// A check that fails while `{dir}/{name}.down` exists.
-fn switchable(dir: &PathBuf, name: &str) -> Check {
+fn switchable(dir: &Path, name: &str) -> Check {
     let marker = dir.join(format!("{name}.down"));
     Check::new(name, move || {
         let down = marker.exists();
