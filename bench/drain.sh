@@ -17,14 +17,14 @@ CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-6}
 DRAIN_DELAY=${DRAIN_DELAY:-2}
 SIGTERM_AFTER=${SIGTERM_AFTER:-2}
-target="${CARGO_TARGET_DIR:-target}"
+source tests/common/python.sh
 log="$target/drain-example.log"
 
 if ! command -v wrk >/dev/null; then
     apt-get update && apt-get install -y wrk
 fi
 cargo build --release --example axum
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 
 PORT="$port" DRAIN_DELAY="$DRAIN_DELAY" "$target/release/examples/axum" >"$log" 2>&1 &
 pid=$!

@@ -14,6 +14,9 @@
 //! outside; a real service would ping them. See the README's "Load balancers" section for the
 //! balancers' settings.
 
+#[path = "common/serve.rs"]
+#[allow(dead_code)]
+mod common;
 #[path = "support/greeter.rs"]
 mod greeter;
 
@@ -38,11 +41,7 @@ fn switchable(dir: &Path, name: &str) -> Check {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    common::init_tracing();
 
     let dir = std::env::var_os("DOWN_DIR").map_or_else(std::env::temp_dir, PathBuf::from);
     let health = Health::new();

