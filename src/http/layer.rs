@@ -190,7 +190,7 @@ impl HealthLayer {
         self.configure(|config| config.endpoints.extend(endpoints))
     }
 
-    /// Also answers the gRPC health protocol, `grpc.health.v1.Health` `Check` and `Watch`, from
+    /// Also answers the gRPC health protocol, `grpc.health.v1.Health` `Check`, `Watch` and `List`, from
     /// this layer's [`Health`] handle (see the [`grpc`](crate::grpc) module). Feature `grpc`.
     ///
     /// ```
