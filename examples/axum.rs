@@ -51,11 +51,16 @@ async fn main() -> std::io::Result<()> {
     ] {
         println!("  curl -i {base}{path}");
     }
-    println!("SIGTERM or Ctrl-C drains for 5 s, then stops.");
+    // The drain delay in seconds (default 5), e.g. shorter for a load test of the drain.
+    let delay = std::env::var("DRAIN_DELAY")
+        .ok()
+        .and_then(|seconds| seconds.parse().ok())
+        .map_or(Drain::DEFAULT_DELAY, Duration::from_secs_f64);
+    println!("SIGTERM or Ctrl-C drains for {delay:?}, then stops.");
 
     health.set_state(State::Working);
     axum::serve(listener, app)
-        .with_graceful_shutdown(Drain::new(health).signal())
+        .with_graceful_shutdown(Drain::new(health).delay(delay).signal())
         .await?;
     println!("stopped");
     Ok(())

@@ -1,5 +1,7 @@
 //! Plain hyper 1 with hyper-util: a `service_fn` wrapped with `ServiceBuilder`, served over HTTP/1
-//! and HTTP/2 by the auto connection builder, drained gracefully on SIGTERM.
+//! and HTTP/2 by the auto connection builder, drained gracefully on SIGTERM (GOAWAY on HTTP/2),
+//! with the two production settings `axum::serve` lacks: a chosen listen backlog and a timeout on
+//! reading a request head.
 //!
 //! ```text
 //! cargo run --example hyper       # PORT defaults to 3001
@@ -14,7 +16,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body_util::Full;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -55,7 +57,17 @@ async fn main() -> std::io::Result<()> {
     let port = std::env::var("PORT").unwrap_or_else(|_| "3001".into());
     // 127.0.0.1 unless HOST says otherwise (in a pod, 0.0.0.0: the kubelet probes the pod's IP).
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
-    let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
+    let addr: std::net::SocketAddr = format!("{host}:{port}")
+        .parse()
+        .map_err(std::io::Error::other)?;
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // `TcpListener::bind` listens with a backlog of 128; bursts of connections overflow it.
+    let listener = socket.listen(4096)?;
     let base = format!("http://{}", listener.local_addr()?);
     println!("hyper example listening on {base}; try:");
     println!("  curl -i {base}/");
@@ -64,7 +76,12 @@ async fn main() -> std::io::Result<()> {
     println!("SIGTERM or Ctrl-C drains for 5 s, then stops.");
 
     health.set_state(State::Working);
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // A client that never finishes its request head is dropped after 5 s.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(5));
     let graceful = GracefulShutdown::new();
     let mut shutdown = pin!(Drain::new(health).signal());
     loop {

@@ -15,6 +15,12 @@ use crate::health::{Health, State};
 /// resolves. The server then stops accepting connections and finishes the requests in flight:
 /// none is cut.
 ///
+/// While shutting down, the layer's HTTP/1 answers carry `Connection: close`, so that keep-alive
+/// clients reconnect (to another instance, once readiness has taken this one out) before the delay
+/// ends instead of writing requests on connections the server then closes. HTTP/2 clients are
+/// moved by the GOAWAY that the server's graceful shutdown sends when this future resolves
+/// (`axum::serve`, hyper-util's `GracefulShutdown`, tonic).
+///
 /// ```no_run
 /// use std::time::Duration;
 /// use axum::{Router, routing::get};

@@ -122,7 +122,7 @@ async fn serve(health: Health, mode: Mode) -> Running {
                 let grpc = GrpcHealth::new(health.clone()).watch_interval(WATCH_INTERVAL);
                 builder
                     .layer(HealthLayer::new().health(health))
-                    .add_service(grpc.into_server())
+                    .add_service(grpc)
                     .add_service(greeter::Greeter)
                     .serve_with_incoming_shutdown(incoming, stop)
                     .await
@@ -418,7 +418,7 @@ async fn grpc_paths_in_the_layer_take_post_only_and_unknown_methods_are_unimplem
 
     let unknown = Request::builder()
         .method(Method::POST)
-        .uri(format!("http://{}/grpc.health.v1.Health/List", server.addr))
+        .uri(format!("http://{}/grpc.health.v1.Health/Nope", server.addr))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(Full::new(Bytes::new()))
@@ -624,5 +624,105 @@ async fn a_manual_check_is_a_service_name_for_check_and_watch() {
             check(&mut client, "consumer").await,
             ServingStatus::NotServing
         );
+    }
+}
+/// `grpc.health.v1.HealthListRequest`, written by hand: tonic-health 0.14 has no `List`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HealthListRequest {}
+
+/// `grpc.health.v1.HealthListResponse`.
+#[derive(Clone, PartialEq, prost::Message)]
+struct HealthListResponse {
+    #[prost(map = "string, message", tag = "1")]
+    statuses: std::collections::HashMap<String, HealthCheckResponse>,
+}
+
+/// Calls `List` as a generated client would: every listed name with its status, sorted.
+async fn list(channel: Channel) -> Result<Vec<(String, ServingStatus)>, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.expect("channel ready");
+    let path = http::uri::PathAndQuery::from_static("/grpc.health.v1.Health/List");
+    let call = grpc.unary(
+        tonic::Request::new(HealthListRequest {}),
+        path,
+        tonic_prost::ProstCodec::default(),
+    );
+    let response: tonic::Response<HealthListResponse> = tokio::time::timeout(BOUND, call)
+        .await
+        .expect("List hung")?;
+    let mut statuses: Vec<_> = response
+        .into_inner()
+        .statuses
+        .into_iter()
+        .map(|(name, response)| {
+            let status = response.status();
+            (name, status)
+        })
+        .collect();
+    statuses.sort();
+    Ok(statuses)
+}
+
+#[tokio::test]
+async fn list_answers_every_name_as_check_does() {
+    for mode in MODES {
+        let health = working();
+        let (postgres, postgres_up) = switch("postgres");
+        health.register(postgres.readiness().group("database"));
+        health.register(Check::new("worker", || async { true }).liveness());
+        let server = serve(health.clone(), mode).await;
+        let mut client = server.client().await;
+
+        let listed = list(server.channel().await).await.unwrap();
+        let names: Vec<&str> = listed.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "", "database", "live", "postgres", "ready", "startup", "worker"
+            ],
+            "{mode:?}"
+        );
+        for (name, status) in &listed {
+            assert_eq!(*status, ServingStatus::Serving, "{mode:?} {name:?}");
+        }
+
+        // A failing check shows in every name it counts for, exactly as Check answers them.
+        postgres_up.store(false, Ordering::SeqCst);
+        let listed = list(server.channel().await).await.unwrap();
+        for (name, status) in &listed {
+            assert_eq!(*status, check(&mut client, name).await, "{mode:?} {name:?}");
+        }
+        let failing: Vec<&str> = listed
+            .iter()
+            .filter(|(_, status)| *status == ServingStatus::NotServing)
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(failing, ["", "database", "postgres", "ready"], "{mode:?}");
+
+        // Shutting down, every service stops serving.
+        health.set_state(State::ShuttingDown);
+        let listed = list(server.channel().await).await.unwrap();
+        assert!(
+            listed
+                .iter()
+                .all(|(_, status)| *status == ServingStatus::NotServing),
+            "{mode:?} {listed:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn list_of_more_than_a_hundred_services_is_resource_exhausted() {
+    for mode in MODES {
+        let health = working();
+        for index in 0..100 {
+            health.register(Check::new(format!("check-{index}"), || async { true }));
+        }
+        let server = serve(health, mode).await;
+        let error = list(server.channel().await).await.unwrap_err();
+        assert_eq!(error.code(), Code::ResourceExhausted, "{mode:?}");
+        // Check still answers each of them.
+        let mut client = server.client().await;
+        assert_eq!(check(&mut client, "check-99").await, ServingStatus::Serving);
     }
 }

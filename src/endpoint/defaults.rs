@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use http::HeaderMap;
+
 use super::{Details, Endpoint, PathPattern, StatusCodes};
 use crate::format::{Format, HealthJson};
 
@@ -14,6 +16,7 @@ pub(crate) struct Defaults {
     pub(crate) format: Arc<dyn Format>,
     pub(crate) details: Details,
     pub(crate) codes: StatusCodes,
+    pub(crate) warn_headers: HeaderMap,
     pub(crate) no_log: bool,
 }
 
@@ -25,6 +28,7 @@ impl Default for Defaults {
             format: Arc::new(HealthJson::new()),
             details: Details::default(),
             codes: StatusCodes::default(),
+            warn_headers: HeaderMap::new(),
             no_log: false,
         }
     }
@@ -47,6 +51,7 @@ impl Defaults {
                 format: self.format.clone(),
                 details: self.details.clone(),
                 codes: self.codes,
+                warn_headers: self.warn_headers.clone(),
                 no_log: self.no_log,
                 ..endpoint
             })

@@ -10,6 +10,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use http::Method;
+use http::header::{HeaderMap, HeaderName, HeaderValue};
 
 pub use details::Details;
 pub use status_codes::StatusCodes;
@@ -77,6 +78,7 @@ pub struct Endpoint {
     pub(crate) exclude_param: Option<String>,
     pub(crate) methods: Methods,
     pub(crate) codes: StatusCodes,
+    pub(crate) warn_headers: HeaderMap,
     pub(crate) details: Details,
     pub(crate) format: Arc<dyn Format>,
     pub(crate) no_log: bool,
@@ -97,6 +99,7 @@ impl Endpoint {
             exclude_param: None,
             methods: Methods::get_head(),
             codes: StatusCodes::default(),
+            warn_headers: HeaderMap::new(),
             details: Details::default(),
             format: Arc::new(HealthJson::new()),
             no_log: false,
@@ -202,6 +205,37 @@ impl Endpoint {
     #[must_use]
     pub fn status_codes(mut self, codes: StatusCodes) -> Self {
         self.codes = codes;
+        self
+    }
+
+    /// Adds a header to the answers whose status is warn (a non-critical check failing), such as
+    /// `x-envoy-degraded`, which makes Envoy's active HTTP health check mark the host degraded:
+    /// still healthy, but used only when too few hosts are not degraded.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use http::{HeaderName, HeaderValue, Request};
+    /// use tower::ServiceExt;
+    /// use tower_health::{Check, Endpoint, Health, HealthLayer};
+    ///
+    /// let health = Health::new();
+    /// health.register(Check::new("cache", || async { false }).non_critical());
+    /// let layer = HealthLayer::new().health(health).endpoint(Endpoint::new("/envoy").warn_header(
+    ///     HeaderName::from_static("x-envoy-degraded"),
+    ///     HeaderValue::from_static("true"),
+    /// ));
+    /// let service = tower::ServiceBuilder::new()
+    ///     .layer(layer)
+    ///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+    /// let response = service.oneshot(Request::get("/envoy").body(String::new()).unwrap()).await.unwrap();
+    /// assert_eq!(response.status(), 200);
+    /// assert_eq!(response.headers()["x-envoy-degraded"], "true");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn warn_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.warn_headers.append(name, value);
         self
     }
 

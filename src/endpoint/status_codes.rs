@@ -36,6 +36,24 @@ impl Default for StatusCodes {
 }
 
 impl StatusCodes {
+    /// The codes Consul's HTTP check reads: 2xx passing, 429 warning, anything else critical.
+    /// Warn answers 429 instead of 200, everything else as by default.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_health::{HealthLayer, StatusCodes};
+    ///
+    /// assert_eq!(StatusCodes::consul().warn, StatusCode::TOO_MANY_REQUESTS);
+    /// let layer = HealthLayer::new().status_codes(StatusCodes::consul());
+    /// # drop(layer);
+    /// ```
+    pub fn consul() -> Self {
+        StatusCodes {
+            warn: StatusCode::TOO_MANY_REQUESTS,
+            ..Self::default()
+        }
+    }
+
     pub(crate) fn for_status(&self, status: Status) -> StatusCode {
         match status {
             Status::Pass => self.pass,

@@ -1,8 +1,9 @@
 //! The gRPC health protocol, `grpc.health.v1.Health`, answered from the same registry as the
 //! HTTP paths (feature `grpc`).
 //!
-//! [`GrpcHealth`] implements tonic-health's generated server trait on a [`Health`] handle. Add it
-//! to a tonic server as a service, or let the layer answer the protocol itself with
+//! [`GrpcHealth`] answers the protocol's three methods, `Check`, `Watch` and `List`, from a
+//! [`Health`] handle (`Check` and `Watch` through tonic-health's generated server). Add it to a
+//! tonic server as a service, or let the layer answer the protocol itself with
 //! [`HealthLayer::grpc`](crate::HealthLayer::grpc), which routes `/grpc.health.v1.Health/*` to the same implementation.
 //!
 //! Service names resolve by one rule, [`Health::subject`]: `""` is every check, gated by the
@@ -13,7 +14,9 @@
 //! groups); give checks other names.
 //!
 //! Pass and warn are `SERVING`, fail is `NOT_SERVING`; a name that matches no check is
-//! `NOT_FOUND` for `Check` and `SERVICE_UNKNOWN` for `Watch`. While the state is
+//! `NOT_FOUND` for `Check` and `SERVICE_UNKNOWN` for `Watch`. `List` answers every name `Check`
+//! knows (`""`, every group by its own name, every check) with what `Check` would answer for it,
+//! or `RESOURCE_EXHAUSTED` when there are more than 100 (gRFC A90). While the state is
 //! [`State::ShuttingDown`] every service is `NOT_SERVING` and `Watch` streams end after saying so,
 //! so they do not hold up a graceful shutdown. Maintenance mode is an HTTP answer only: gRPC keeps
 //! reporting the checks.
@@ -42,13 +45,18 @@
 //! # Ok(()) }
 //! ```
 
+mod list;
 mod watch;
 
+use std::convert::Infallible;
 use std::fmt;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream};
+use tonic::codegen::{Body, StdError};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health as HealthRpc, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
@@ -59,16 +67,18 @@ use watch::{Rounds, Watcher};
 /// The path prefix of the protocol's methods.
 pub(crate) const SERVICE_PATH: &str = "/grpc.health.v1.Health";
 
-/// The `grpc.health.v1.Health` service, answered from a [`Health`] handle.
+/// The `grpc.health.v1.Health` service, answered from a [`Health`] handle: a tonic service of
+/// its own, ready for `add_service`.
 ///
 /// ```
 /// use tower_health::{Health, grpc::GrpcHealth};
 /// use std::time::Duration;
 ///
 /// let health = Health::new();
-/// let service = GrpcHealth::new(health).watch_interval(Duration::from_secs(2)).into_server();
+/// let service = GrpcHealth::new(health).watch_interval(Duration::from_secs(2));
 /// // tonic::transport::Server::builder().add_service(service) ...
-/// # drop(service);
+/// # fn named<S: tonic::server::NamedService>(_: &S) -> &'static str { S::NAME }
+/// # assert_eq!(named(&service), "grpc.health.v1.Health");
 /// ```
 #[derive(Clone)]
 pub struct GrpcHealth {
@@ -91,9 +101,9 @@ impl GrpcHealth {
         }
     }
 
-    /// The generated tonic server of [`GrpcHealth::new`], ready for `add_service`.
-    pub fn server(health: Health) -> HealthServer<GrpcHealth> {
-        Self::new(health).into_server()
+    /// The service of [`GrpcHealth::new`], ready for `add_service`.
+    pub fn server(health: Health) -> GrpcHealth {
+        Self::new(health)
     }
 
     /// How often open `Watch` streams re-evaluate their services (one round for all streams), so
@@ -103,11 +113,6 @@ impl GrpcHealth {
     pub fn watch_interval(mut self, interval: Duration) -> Self {
         self.interval = interval.max(Duration::from_millis(1));
         self
-    }
-
-    /// The generated tonic server around `self`.
-    pub fn into_server(self) -> HealthServer<GrpcHealth> {
-        HealthServer::new(self)
     }
 
     /// The handle this service answers from.
@@ -186,6 +191,36 @@ impl HealthRpc for GrpcHealth {
             Some((Ok(response(status)), watcher))
         });
         Ok(tonic::Response::new(Box::pin(stream)))
+    }
+}
+
+impl tonic::server::NamedService for GrpcHealth {
+    const NAME: &'static str = "grpc.health.v1.Health";
+}
+
+/// `List` here; `Check`, `Watch` and unknown methods by tonic-health's generated server.
+impl<B> tower_service::Service<http::Request<B>> for GrpcHealth
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if request.uri().path() == list::LIST_PATH {
+            let list = list::List(self.clone());
+            return Box::pin(async move {
+                let mut grpc = tonic::server::Grpc::new(tonic_prost::ProstCodec::default());
+                Ok(grpc.unary(list, request).await)
+            });
+        }
+        HealthServer::new(self.clone()).call(request)
     }
 }
 

@@ -2,6 +2,7 @@
 //! maintenance mode, defaults and change records. It calls nothing out: running and evaluating
 //! read it from above.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
@@ -136,6 +137,21 @@ impl Registry {
         self.checks()
             .iter()
             .find_map(|check| check.group_named(name).cloned())
+    }
+
+    /// Every name a subject can be asked for by: the declared groups, the groups registered
+    /// checks join, and the checks' names; sorted, each once.
+    #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
+    pub(crate) fn names(&self) -> BTreeSet<Box<str>> {
+        let mut names: BTreeSet<Box<str>> = read(&self.groups)
+            .iter()
+            .map(|group| group.name.as_ref().into())
+            .collect();
+        for check in self.checks().iter() {
+            names.insert(check.name().into());
+            names.extend(check.groups().map(Box::from));
+        }
+        names
     }
 
     /// How `subject` is gated, and whether maintenance mode answers it.

@@ -171,15 +171,20 @@ impl EndpointHandler {
     fn render(&self, answer: &Answer<'_>) -> Rendered {
         // Logs have every name; at status-only the format never sees one.
         self.endpoint.format.log(answer);
-        if let (Exposure::StatusOnly, Outcome::Report(report)) = (answer.exposure, answer.outcome) {
-            let without_names = report.without_names();
-            let answer = Answer {
-                outcome: Outcome::Report(&without_names),
-                ..*answer
-            };
-            return self.endpoint.format.render(&answer);
+        let mut rendered = match (answer.exposure, answer.outcome) {
+            (Exposure::StatusOnly, Outcome::Report(report)) => {
+                let without_names = report.without_names();
+                self.endpoint.format.render(&Answer {
+                    outcome: Outcome::Report(&without_names),
+                    ..*answer
+                })
+            }
+            _ => self.endpoint.format.render(answer),
+        };
+        if answer.status == Status::Warn && matches!(answer.outcome, Outcome::Report(_)) {
+            rendered.headers.extend(self.endpoint.warn_headers.clone());
         }
-        self.endpoint.format.render(answer)
+        rendered
     }
 
     fn answer_maintenance(&self, health: &Health, prepared: &Prepared) -> Response<Payload> {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -28,6 +29,8 @@ pin_project! {
     {
         #[pin]
         kind: Kind<S, R>,
+        // Set while shutting down on HTTP/1: the answer asks the client to close the connection.
+        close: bool,
     }
 }
 
@@ -51,6 +54,7 @@ impl<S: Service<R>, R> ResponseFuture<S, R> {
     pub(crate) fn inner(future: S::Future) -> Self {
         ResponseFuture {
             kind: Kind::Inner { future },
+            close: false,
         }
     }
 
@@ -61,6 +65,7 @@ impl<S: Service<R>, R> ResponseFuture<S, R> {
                 service,
                 request: Some(request),
             },
+            close: false,
         }
     }
 
@@ -71,8 +76,28 @@ impl<S: Service<R>, R> ResponseFuture<S, R> {
                 handler,
                 log,
             },
+            close: false,
         }
     }
+}
+
+impl<S: Service<R>, R> ResponseFuture<S, R> {
+    /// Asks the client to close the connection after this answer (`Connection: close`).
+    pub(crate) fn closing(mut self, close: bool) -> Self {
+        self.close = close;
+        self
+    }
+}
+
+/// Adds `Connection: close` when `close`: hyper (and every HTTP/1.1 server) then closes the
+/// connection after the answer, and the client opens its next one elsewhere.
+fn with_close<B>(mut response: Response<B>, close: bool) -> Response<B> {
+    if close {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 impl<S, R, ResBody> Future for ResponseFuture<S, R>
@@ -83,10 +108,11 @@ where
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         loop {
+            let close = self.close;
             let next = match self.as_mut().project().kind.project() {
                 KindProj::Inner { future } => {
                     let response = ready!(future.poll(cx))?;
-                    return Poll::Ready(Ok(response.map(HealthBody::inner)));
+                    return Poll::Ready(Ok(with_close(response.map(HealthBody::inner), close)));
                 }
                 KindProj::Health {
                     answering,
@@ -109,7 +135,7 @@ where
                             tracing::debug!(target: REQUEST_TARGET, path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
                         }
                     }
-                    return Poll::Ready(Ok(response.map(HealthBody::health)));
+                    return Poll::Ready(Ok(with_close(response.map(HealthBody::health), close)));
                 }
                 KindProj::WaitReady { service, request } => {
                     ready!(service.poll_ready(cx))?;

@@ -68,8 +68,9 @@ impl Handler for GrpcHandler {
                 .map_err(|never| match never {})
                 .boxed_unsync()
         });
-        let mut server = self.service_for(&health).into_server();
-        let call = server.call(http::Request::from_parts(parts, body));
+        let call = self
+            .service_for(&health)
+            .call(http::Request::from_parts(parts, body));
         Answering::Pending(Box::pin(async move {
             let response = match call.await {
                 Ok(response) => response,

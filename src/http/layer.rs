@@ -159,6 +159,15 @@ impl HealthLayer {
         self.configure(|config| config.defaults.codes = codes)
     }
 
+    /// Adds a header to the warn answers of the default endpoints, such as `x-envoy-degraded`
+    /// for Envoy (see [`Endpoint::warn_header`]).
+    #[must_use]
+    pub fn warn_header(self, name: http::HeaderName, value: http::HeaderValue) -> Self {
+        self.configure(|config| {
+            config.defaults.warn_headers.append(name, value);
+        })
+    }
+
     /// Leaves 200 answers of the default endpoints out of the per-request log.
     #[must_use]
     pub fn no_log(self) -> Self {
@@ -224,7 +233,7 @@ impl HealthLayer {
         self.configure(|config| config.metrics = true)
     }
 
-    /// Also answers the gRPC health protocol, `grpc.health.v1.Health` `Check` and `Watch`, from
+    /// Also answers the gRPC health protocol, `grpc.health.v1.Health` `Check`, `Watch` and `List`, from
     /// this layer's [`Health`] handle (see the [`grpc`](crate::grpc) module). Feature `grpc`.
     ///
     /// ```

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use http::{Request, Response, StatusCode};
+use http::{Request, Response, StatusCode, Version};
 use tower_service::Service;
 
 use super::body::HealthBody;
@@ -14,7 +14,7 @@ use super::request::{BoxError, HealthRequest};
 use super::response::method_response;
 use super::routes::{Answering, Routes};
 use crate::endpoint::MethodDecision;
-use crate::health::Health;
+use crate::health::{Health, State};
 
 /// The service [`HealthLayer`](crate::HealthLayer) makes: answers health paths, passes everything else on.
 pub struct HealthService<S> {
@@ -99,6 +99,24 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        // While draining, HTTP/1 clients are told to close their keep-alive connections, so that
+        // they have moved by the time the server stops; HTTP/2 has GOAWAY for that, which the
+        // server sends (hyper-util's graceful shutdown).
+        let close = request.version() < Version::HTTP_2
+            && self.shared.health.state() == State::ShuttingDown;
+        self.route(request).closing(close)
+    }
+}
+
+impl<S> HealthService<S> {
+    /// A health answer for a health path, else the inner service's.
+    fn route<ReqBody>(&mut self, request: Request<ReqBody>) -> ResponseFuture<S, Request<ReqBody>>
+    where
+        S: Service<Request<ReqBody>> + Clone,
+        ReqBody: http_body::Body + Send + 'static,
+        ReqBody::Data: Send,
+        ReqBody::Error: Into<BoxError>,
+    {
         let shared = &self.shared;
         if let Some(found) = shared.routes.find(request.uri().path(), &shared.health) {
             let handler = found.route.handler.clone();

@@ -69,6 +69,14 @@ def main(address, pid=None):
         else:
             raise AssertionError("the call succeeded")
 
+    @case("List names the service, every group and every check, all SERVING")
+    def _():
+        response = stub.List(health_pb2.HealthListRequest(), timeout=TIMEOUT)
+        statuses = {name: status_name(r.status) for name, r in response.statuses.items()}
+        expected = ["", "greeter", "live", "ready", "startup"]
+        assert sorted(statuses) == expected, statuses
+        assert set(statuses.values()) == {"SERVING"}, statuses
+
     @case('Watch "" sends SERVING at once and stays open')
     def _():
         request = health_pb2.HealthCheckRequest(service="")

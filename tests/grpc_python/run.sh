@@ -6,21 +6,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv="target/grpc-python-venv"
-log="target/grpc-python-example.log"
-
-if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    apt-get update && apt-get install -y python3 python3-venv
-fi
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/pip" install --quiet --disable-pip-version-check grpcio grpcio-health-checking
+source tests/common/python.sh
+log="$target/grpc-python-example.log"
+# 1.85 is the first with `List`.
+python_venv grpc-python-venv grpcio "grpcio-health-checking>=1.85"
 
 cargo build --all-features --example tonic
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 
-PORT="$port" "${CARGO_TARGET_DIR:-target}/debug/examples/tonic" >"$log" 2>&1 &
+PORT="$port" "$target/debug/examples/tonic" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null || true' EXIT
 

@@ -9,6 +9,7 @@ mod common;
 #[path = "../common/invariants.rs"]
 mod invariants;
 
+mod drain_close;
 mod exposure;
 mod format_health_json;
 mod frameworks;
@@ -17,6 +18,7 @@ mod hostile;
 mod layer_http;
 mod lifecycle;
 mod listener_timeouts;
+mod load_balancers;
 mod logging_locks;
 mod maintenance_first;
 mod metrics;
