@@ -21,6 +21,8 @@ pub(crate) struct Registry {
     groups: RwLock<Arc<[Group]>>,
     state: watch::Sender<State>,
     reached_working: AtomicBool,
+    /// Whether the state is shutting down, read on every pass-through request without a lock.
+    shutting_down: AtomicBool,
     maintenance: AtomicBool,
     maintenance_file: RwLock<Option<PathBuf>>,
     default_timeout_micros: AtomicU64,
@@ -62,6 +64,7 @@ impl Registry {
             groups: RwLock::new(Arc::from(Group::built_in().to_vec())),
             state: watch::Sender::new(State::Unknown),
             reached_working: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
             maintenance: AtomicBool::new(false),
             maintenance_file: RwLock::new(None),
             default_timeout_micros: AtomicU64::new(default_timeout.as_micros() as u64),
@@ -175,9 +178,16 @@ impl Registry {
         if state == State::Working {
             self.reached_working.store(true, Ordering::Relaxed);
         }
+        self.shutting_down
+            .store(state == State::ShuttingDown, Ordering::Relaxed);
         let old = self.state.send_replace(state);
         self.changed();
         old
+    }
+
+    /// Whether the state is [`State::ShuttingDown`], without taking the state's lock.
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Relaxed)
     }
 
     pub(crate) fn watch_state(&self) -> watch::Receiver<State> {

@@ -14,7 +14,7 @@ use super::request::{BoxError, HealthRequest};
 use super::response::method_response;
 use super::routes::{Answering, Routes};
 use crate::endpoint::MethodDecision;
-use crate::health::{Health, State};
+use crate::health::Health;
 
 /// The service [`HealthLayer`](crate::HealthLayer) makes: answers health paths, passes everything else on.
 pub struct HealthService<S> {
@@ -102,8 +102,8 @@ where
         // While draining, HTTP/1 clients are told to close their keep-alive connections, so that
         // they have moved by the time the server stops; HTTP/2 has GOAWAY for that, which the
         // server sends (hyper-util's graceful shutdown).
-        let close = request.version() < Version::HTTP_2
-            && self.shared.health.state() == State::ShuttingDown;
+        let close =
+            request.version() < Version::HTTP_2 && self.shared.health.registry().is_shutting_down();
         self.route(request).closing(close)
     }
 }
