@@ -33,6 +33,11 @@ impl Selection {
     /// `subject`, whole, under its own gate.
     pub(crate) fn of(registry: &Registry, subject: Subject) -> Self {
         let (gate, _) = registry.gate_of(&subject);
+        Self::gated(subject, gate)
+    }
+
+    /// `subject`, whole, under `gate`.
+    pub(crate) fn gated(subject: Subject, gate: Gate) -> Self {
         Selection {
             subject,
             only: None,

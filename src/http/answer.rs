@@ -154,8 +154,9 @@ impl EndpointHandler {
             Some(group) => Subject::Group(group.clone()),
             None => endpoint.subject.clone(),
         };
-        let mut selection = Selection::of(health.registry(), subject);
-        let (_, mut maintenance) = health.registry().gate_of(&selection.subject);
+        // One look at the group's declaration for both its gate and its maintenance.
+        let (gate, mut maintenance) = health.registry().gate_of(&subject);
+        let mut selection = Selection::gated(subject, gate);
         if let Some(check) = &request.check {
             selection.only = Some(check.clone());
             selection.gate = Gate::None;

@@ -26,13 +26,13 @@ pub(crate) struct HealthRequest {
 }
 
 impl HealthRequest {
-    /// Splits `request` into what handlers need, with the group and (percent-decoded) check
-    /// its path names; boxes the body when `reads_body` says the handler reads it, and drops
+    /// Splits `request` into what handlers need, with the group and the (decoded) check its
+    /// path names; boxes the body when `reads_body` says the handler reads it, and drops
     /// it unread otherwise.
     pub(crate) fn new<B>(
         request: Request<B>,
         group: Option<Arc<str>>,
-        check: Option<&str>,
+        check: Option<Box<str>>,
         reads_body: impl FnOnce(&request::Parts) -> bool,
     ) -> Self
     where
@@ -46,7 +46,6 @@ impl HealthRequest {
                 .map_err(Into::into)
                 .boxed_unsync()
         });
-        let check = check.map(decode);
         HealthRequest {
             parts,
             group,
@@ -87,7 +86,7 @@ impl HealthRequest {
 /// A name a path segment carries, percent-decoded (`my%20db` is `my db`). A decoding that is
 /// not UTF-8 keeps its invalid bytes as U+FFFD, so it names nothing that was registered with
 /// valid text and answers as an unknown name.
-fn decode(segment: &str) -> Box<str> {
+pub(crate) fn decode(segment: &str) -> Box<str> {
     percent_encoding::percent_decode_str(segment)
         .decode_utf8_lossy()
         .into()

@@ -10,7 +10,7 @@ use tower_service::Service;
 
 use super::body::HealthBody;
 use super::future::{REQUEST_TARGET, ResponseFuture};
-use super::request::{BoxError, HealthRequest};
+use super::request::{BoxError, HealthRequest, decode};
 use super::response::method_response;
 use super::routes::{Answering, Routes};
 use crate::endpoint::MethodDecision;
@@ -120,13 +120,14 @@ impl<S> HealthService<S> {
         let shared = &self.shared;
         if let Some(found) = shared.routes.find(request.uri().path(), &shared.health) {
             let handler = found.route.handler.clone();
-            let (group, check) = (found.group, found.check.map(str::to_owned));
+            // Decoded before the request moves: one allocation for a check's name, none else.
+            let (group, check) = (found.group, found.check.map(decode));
             // The path and start time are kept only when the answer may be logged.
             let log = tracing::enabled!(target: REQUEST_TARGET, tracing::Level::DEBUG)
                 .then(|| Box::new((Box::<str>::from(request.uri().path()), Instant::now())));
             let answering = match handler.methods().decide(request.method()) {
                 MethodDecision::Answer => {
-                    let request = HealthRequest::new(request, group, check.as_deref(), |parts| {
+                    let request = HealthRequest::new(request, group, check, |parts| {
                         handler.reads_body(parts)
                     });
                     handler.clone().handle(shared.health.clone(), request)
