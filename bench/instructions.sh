@@ -3,6 +3,7 @@
 #
 #   bash bench/instructions.sh                  # the bench servers and the in-process answers
 #   REQUESTS=5000 bash bench/instructions.sh    # quicker
+#   SERVERS=0 / IN_PROCESS=0                    # leave out one half
 #
 # Servers: each runs under `valgrind --tool=callgrind`, gets 2,000 requests to warm up, then its
 # counters are zeroed, REQUESTS requests are sent (h2load --h1, 8 connections) and the counters are
@@ -26,10 +27,30 @@ if ! command -v valgrind >/dev/null || ! command -v h2load >/dev/null; then
     $SUDO apt-get install -y -qq valgrind nghttp2-client >/dev/null
 fi
 
-(cd "$ROOT/bench/servers" && cargo build --release --quiet --target-dir "$ROOT/target")
+FEATURES=""
+GRPC=0
+if grep -qE '^[[:space:]]*grpc[[:space:]]*=' "$ROOT/Cargo.toml"; then
+    FEATURES="--features grpc,tower-health-grpc,tower-health/grpc"
+    GRPC=1
+fi
+(cd "$ROOT/bench/servers" && cargo build --release --quiet --target-dir "$ROOT/target" $FEATURES)
 SERVER="$ROOT/target/release/bench-server"
 
-# server MODE PATH: instructions per request of MODE answering GET PATH.
+# A gRPC Check request for service "": a 5-byte frame holding an empty message.
+GRPC_BODY="$OUT_DIR/grpc-check.bin"
+printf '\x00\x00\x00\x00\x00' >"$GRPC_BODY"
+
+# load N PATH: N requests to PATH (GET over HTTP/1.1, or `grpc`: gRPC Check over HTTP/2).
+load() {
+    if [ "$2" = grpc ]; then
+        h2load -n "$1" -c 8 -m 16 -d "$GRPC_BODY" -H 'content-type: application/grpc' -H 'te: trailers' \
+            "http://127.0.0.1:$PORT/grpc.health.v1.Health/Check"
+    else
+        h2load --h1 -n "$1" -c 8 "http://127.0.0.1:$PORT$2"
+    fi
+}
+
+# server MODE PATH: instructions per request of MODE answering PATH.
 server() {
     local out="$OUT_DIR/$1${2//\//_}.out" pid
     valgrind --tool=callgrind --callgrind-out-file="$out" "$SERVER" "$1" "$PORT" >/dev/null 2>&1 &
@@ -38,18 +59,19 @@ server() {
         (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break
         sleep 0.2
     done
-    h2load --h1 -n 2000 -c 8 "http://127.0.0.1:$PORT$2" >/dev/null 2>&1
+    load 2000 "$2" >/dev/null 2>&1
     callgrind_control --zero "$pid" >/dev/null 2>&1
-    h2load --h1 -n "$REQUESTS" -c 8 "http://127.0.0.1:$PORT$2" >"$OUT_DIR/h2load.txt" 2>&1
+    load "$REQUESTS" "$2" >"$OUT_DIR/h2load.txt" 2>&1
     callgrind_control --dump "$pid" >/dev/null 2>&1
     kill "$pid"
     wait "$pid" 2>/dev/null || true
-    grep -q "succeeded, 0 failed" "$OUT_DIR/h2load.txt" || { echo "requests failed: $1 $2" >&2; exit 1; }
+    grep -q "succeeded, 0 failed, 0 errored" "$OUT_DIR/h2load.txt" || { echo "requests failed: $1 $2" >&2; exit 1; }
     local total
     total=$(awk '/^summary:/ { print $2 }' "$out.1")
     printf '| `%s` | `%s` | %d |\n' "$1" "$2" $((total / REQUESTS))
 }
 
+if [ "${SERVERS:-1}" = 1 ]; then
 echo "| server | request | instructions per request |"
 echo "|---|---|---:|"
 server hyper-bare /
@@ -65,6 +87,13 @@ server axum-layer /health/live
 server axum-handwritten /health/ready
 server axum-layer /health/ready
 server axum-layer-nocache /health/ready
+if [ "$GRPC" = 1 ]; then
+    server grpc-tonic-health grpc
+    server grpc-tower-health grpc
+    server grpc-hyper-layer grpc
+fi
+fi
+[ "${IN_PROCESS:-1}" = 1 ] || exit 0
 
 (cd "$ROOT" && cargo bench --quiet --bench layer --no-run)
 BENCH=$(cd "$ROOT" && cargo bench --bench layer --no-run 2>&1 | awk -F'[()]' '/Executable/ { print $2 }')

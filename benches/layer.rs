@@ -8,7 +8,8 @@
 //!
 //! What each benchmark measures and the figures of a run are in BENCHMARKS.md.
 
-use std::task::{Context, Waker};
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::Router;
@@ -16,6 +17,7 @@ use axum::routing::get;
 use bytes::Bytes;
 use divan::{AllocProfiler, Bencher, black_box};
 use http::{Request, Response, StatusCode};
+use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service};
 use tower_health::{Check, Exposure, Health, HealthLayer, State};
@@ -138,10 +140,13 @@ mod answer {
             .unwrap()
     }
 
+    /// One answer to `request`, body included: polled once as a server would poll it (an answer
+    /// ready when `call` returns needs nothing more), driven on `runtime` only when it waits.
+    /// The request is built outside the timing, as the pass-through benchmarks build theirs.
     fn answer<S>(
         runtime: &tokio::runtime::Runtime,
         service: &mut S,
-        path: &'static str,
+        request: Request<Full<Bytes>>,
     ) -> (StatusCode, Bytes)
     where
         S: Service<
@@ -150,63 +155,83 @@ mod answer {
             >,
         S::Error: std::fmt::Debug,
     {
-        runtime.block_on(async {
-            let mut cx = Context::from_waker(Waker::noop());
-            assert!(service.poll_ready(&mut cx).is_ready());
-            let response = service.call(request(path)).await.unwrap();
-            let status = response.status();
-            (
-                status,
-                response.into_body().collect().await.unwrap().to_bytes(),
-            )
-        })
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(service.poll_ready(&mut cx).is_ready());
+        let mut future = pin!(service.call(request));
+        let response = match future.as_mut().poll(&mut cx) {
+            Poll::Ready(response) => response,
+            Poll::Pending => runtime.block_on(future),
+        }
+        .unwrap();
+        let status = response.status();
+        let mut body = pin!(response.into_body());
+        let mut bytes = Bytes::new();
+        loop {
+            match body.as_mut().poll_frame(&mut cx) {
+                Poll::Ready(Some(frame)) => {
+                    if let Ok(data) = frame.unwrap().into_data() {
+                        bytes = data;
+                    }
+                }
+                Poll::Ready(None) => return (status, bytes),
+                Poll::Pending => {
+                    let rest = runtime.block_on(body.collect()).unwrap().to_bytes();
+                    return (status, [bytes, rest].concat().into());
+                }
+            }
+        }
+    }
+
+    /// Times answers to requests for `path` (built outside the timing), each asserted to have
+    /// `status`, dropped inside the timing as a server drops them.
+    fn answers<S>(bencher: Bencher, service: &mut S, path: &'static str, status: StatusCode)
+    where
+        S: Service<
+                Request<Full<Bytes>>,
+                Response = Response<tower_health::HealthBody<Full<Bytes>>>,
+            >,
+        S::Error: std::fmt::Debug,
+    {
+        let runtime = runtime();
+        let _context = runtime.enter();
+        bencher
+            .with_inputs(|| request(path))
+            .bench_local_values(|request| {
+                let (answered, body) = answer(&runtime, service, request);
+                assert_eq!(answered, status);
+                drop(black_box(body));
+            });
     }
 
     /// Liveness with no liveness checks: the layer's own cost of a health answer.
     #[divan::bench]
     fn liveness(bencher: Bencher) {
-        let runtime = runtime();
         let mut service = layer(&five_checks(Cache::Default)).layer(App);
-        bencher.bench_local(|| {
-            let (status, _) = answer(&runtime, &mut service, "/health/live");
-            assert_eq!(status, StatusCode::OK);
-        });
+        answers(bencher, &mut service, "/health/live", StatusCode::OK);
     }
 
     /// Readiness with five trivially passing checks: answered from their cached results (the
     /// default) and running them on every request (cache off).
     #[divan::bench(args = [Cache::Default, Cache::Off])]
     fn readiness_five_checks(bencher: Bencher, cache: Cache) {
-        let runtime = runtime();
         let mut service = layer(&five_checks(cache)).layer(App);
-        bencher.bench_local(|| {
-            let (status, _) = answer(&runtime, &mut service, "/health/ready");
-            assert_eq!(status, StatusCode::OK);
-        });
+        answers(bencher, &mut service, "/health/ready", StatusCode::OK);
     }
 
     /// Readiness from five cached results with the metrics endpoint on: each answer is also
     /// counted for `tower_health_requests_total`.
     #[divan::bench]
     fn readiness_five_checks_metrics_on(bencher: Bencher) {
-        let runtime = runtime();
         let mut service = layer(&five_checks(Cache::Default)).metrics().layer(App);
-        bencher.bench_local(|| {
-            let (status, _) = answer(&runtime, &mut service, "/health/ready");
-            assert_eq!(status, StatusCode::OK);
-        });
+        answers(bencher, &mut service, "/health/ready", StatusCode::OK);
     }
 
     /// One scrape of `/health/metrics` with five checks that have run.
     #[divan::bench]
     fn metrics_scrape_five_checks(bencher: Bencher) {
-        let runtime = runtime();
         let mut service = layer(&five_checks(Cache::Default)).metrics().layer(App);
-        answer(&runtime, &mut service, "/health/ready");
-        bencher.bench_local(|| {
-            let (status, _) = answer(&runtime, &mut service, "/health/metrics");
-            assert_eq!(status, StatusCode::OK);
-        });
+        answer(&runtime(), &mut service, request("/health/ready"));
+        answers(bencher, &mut service, "/health/metrics", StatusCode::OK);
     }
 
     /// One detailed answer (`/health`, messages shown) with `n` checks that pass at once, cache
@@ -224,7 +249,6 @@ mod answer {
     }
 
     fn detailed(bencher: Bencher, n: usize, wait: Option<Duration>) {
-        let runtime = runtime();
         let health = Health::new();
         // Every answer runs every check: the scaling of the runs, not of cached results.
         health.set_default_cache_ttl(Duration::ZERO);
@@ -237,10 +261,6 @@ mod answer {
             }));
         }
         let mut service = layer(&health).details(Exposure::Messages).layer(App);
-        bencher.bench_local(|| {
-            let (status, body) = answer(&runtime, &mut service, "/health");
-            assert_eq!(status, StatusCode::OK);
-            black_box(body)
-        });
+        answers(bencher, &mut service, "/health", StatusCode::OK);
     }
 }

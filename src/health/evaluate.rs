@@ -11,7 +11,7 @@ use super::check::Check;
 use super::registry::Registry;
 use super::report::{CheckReport, Report, RunEnd};
 use super::result::CheckResult;
-use super::run::cached_or_shared;
+use super::run::{joined, now_or_started};
 use super::state::FinishedRun;
 use super::status::{Gate, Group, Status, Subject};
 
@@ -129,8 +129,8 @@ pub(crate) async fn evaluate(registry: &Arc<Registry>, selection: &Selection) ->
 }
 
 /// The reports of `checks`, in order, and until when they are all fresh. Results at hand
-/// (fresh in the cache, or a background check's latest) are taken at once, without a future
-/// each; the checks that must run are awaited together.
+/// (fresh in the cache, a background check's latest, or a run that completes at once) are
+/// taken without a future each; the runs that wait are awaited together.
 async fn run_selected(
     registry: &Arc<Registry>,
     checks: &[&Check],
@@ -145,22 +145,29 @@ async fn run_selected(
         }
     };
     let mut reports = Vec::with_capacity(checks.len());
-    let mut to_run = Vec::new();
+    let (mut to_run, mut waiting) = (Vec::new(), Vec::new());
     for (index, check) in checks.iter().enumerate() {
-        match at_hand(registry, check, subject, now) {
-            Some((report, run)) => {
-                until(check, &run);
-                reports.push(report);
+        let run = if check.is_background() {
+            background_result(check, subject)
+        } else {
+            match now_or_started(registry, check, now) {
+                Ok(run) => run,
+                Err(wait) => {
+                    to_run.push(index);
+                    waiting.push(wait);
+                    continue;
+                }
             }
-            None => to_run.push(index),
-        }
+        };
+        until(check, &run);
+        reports.push(check_report(check, &run));
     }
     if to_run.is_empty() {
         return (reports, fresh_until);
     }
-    let runs = join_all(to_run.iter().map(|&index| async move {
+    let runs = join_all(to_run.iter().zip(waiting).map(|(&index, wait)| async move {
         let check = checks[index];
-        (index, cached_or_shared(registry, check).await)
+        (index, joined(registry, check, wait).await)
     }))
     .await;
     let runs: Vec<CheckReport> = runs
@@ -182,23 +189,12 @@ async fn run_selected(
     (reports, fresh_until)
 }
 
-/// The report of `check` when it needs no run, with the run it comes from: its background
-/// result (or that it has none yet), or its cached result while fresh at `now`. Only reads.
-fn at_hand(
-    registry: &Registry,
-    check: &Check,
-    subject: &Subject,
-    now: Instant,
-) -> Option<(CheckReport, Arc<FinishedRun>)> {
-    let run = if check.is_background() {
-        check
-            .state
-            .latest()
-            .unwrap_or_else(|| Arc::new(not_yet_run(subject)))
-    } else {
-        check.state.fresh(now, registry.cache_ttl(check))?
-    };
-    Some((check_report(check, &run), run))
+/// The latest result of a background check, or that it has none yet: never a run.
+fn background_result(check: &Check, subject: &Subject) -> Arc<FinishedRun> {
+    check
+        .state
+        .latest()
+        .unwrap_or_else(|| Arc::new(not_yet_run(subject)))
 }
 
 fn check_report(check: &Check, run: &FinishedRun) -> CheckReport {

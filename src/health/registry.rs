@@ -114,16 +114,6 @@ impl Registry {
         self.changed();
     }
 
-    /// The declaration of the group `name`, or an ungated group when it was never declared.
-    pub(crate) fn group(&self, name: &str) -> Group {
-        let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
-        groups
-            .iter()
-            .find(|group| *group.name == *name)
-            .cloned()
-            .unwrap_or_else(|| Group::new(name))
-    }
-
     /// Whether the group `name` exists: declared (the built-in ones always are) or joined by a
     /// registered check.
     pub(crate) fn has_group(&self, name: &str) -> bool {
@@ -162,8 +152,12 @@ impl Registry {
         match subject {
             Subject::Service => (Gate::Working, true),
             Subject::Group(name) => {
-                let group = self.group(name);
-                (group.gate, group.maintenance)
+                let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
+                match groups.iter().find(|group| *group.name == **name) {
+                    Some(group) => (group.gate, group.maintenance),
+                    // As `Group::new` declares one.
+                    None => (Gate::None, false),
+                }
             }
             Subject::Check(_) => (Gate::None, false),
         }

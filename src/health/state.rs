@@ -65,6 +65,14 @@ impl FinishedRun {
 /// A run in flight, awaited by every requester that wants it (single-flight).
 pub(crate) type SharedRun = Shared<BoxFuture<'static, Arc<FinishedRun>>>;
 
+/// The run of a check under way.
+pub(crate) enum Flight {
+    /// A requester polls a new run for the first time: a moment, never across an await.
+    Starting,
+    /// A run that waits, in a task of its own.
+    Shared(SharedRun),
+}
+
 /// See the [module docs](self).
 #[derive(Default)]
 pub(crate) struct CheckState {
@@ -76,7 +84,7 @@ pub(crate) struct CheckState {
 #[derive(Default)]
 pub(crate) struct Inner {
     pub(crate) latest: Option<Arc<FinishedRun>>,
-    pub(crate) in_flight: Option<SharedRun>,
+    pub(crate) in_flight: Option<Flight>,
     counters: Counters,
     pub(crate) task: Option<AbortHandle>,
 }
@@ -88,14 +96,6 @@ impl CheckState {
 
     pub(crate) fn latest(&self) -> Option<Arc<FinishedRun>> {
         self.lock().latest.clone()
-    }
-
-    /// The latest result while it is fresh at `now`.
-    pub(crate) fn fresh(&self, now: Instant, ttl: Duration) -> Option<Arc<FinishedRun>> {
-        self.lock()
-            .latest
-            .clone()
-            .filter(|latest| latest.fresh_at(now, ttl))
     }
 
     /// Applies `thresholds` to a run that just ended and keeps it as the latest result.

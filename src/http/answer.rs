@@ -16,7 +16,7 @@ use tokio::time::Instant;
 use super::body::Payload;
 use super::metrics::RequestCounts;
 use super::request::{HealthRequest, Params};
-use super::response::response;
+use super::response::{Written, response};
 use super::routes::{Answering, Handler};
 use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome, Rendered};
@@ -54,12 +54,24 @@ struct Variant {
     run_checks: bool,
 }
 
+impl Variant {
+    /// Whether `prepared` asks for this variant (compared in place: a lookup clones nothing).
+    fn is_of(&self, prepared: &Prepared) -> bool {
+        let selection = &prepared.selection;
+        self.subject == selection.subject
+            && self.only == selection.only
+            && self.exposure == prepared.exposure
+            && self.verbose == prepared.params.verbose
+            && self.run_checks == selection.run_checks
+    }
+}
+
 /// A rendered answer and what it was made of.
 struct Reusable {
     variant: Variant,
     generation: u64,
     fresh_until: Option<Instant>,
-    rendered: Rendered,
+    written: Written,
     /// For the format's per-answer log.
     report: Arc<Report>,
     status_code: StatusCode,
@@ -85,16 +97,16 @@ impl Handler for EndpointHandler {
             && HealthRequest::is_form(parts)
     }
 
-    fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering {
-        let prepared = self.prepare(&health, &request);
+    fn handle(self: Arc<Self>, health: &Health, request: HealthRequest) -> Answering {
+        let prepared = self.prepare(health, &request);
         if prepared.maintenance && health.in_maintenance() {
             // Maintenance wins over everything: answered before waiting on a form body.
-            return Answering::Ready(self.answer_maintenance(&health, &prepared));
+            return Answering::Ready(self.answer_maintenance(health, &prepared));
         }
-        if let Some(response) = self.reuse(&health, &prepared) {
+        if let Some(response) = self.reuse(health, &prepared) {
             return Answering::Ready(response);
         }
-        Answering::Pending(self.answer(health, request, prepared))
+        Answering::Pending(self.answer(health.clone(), request, prepared))
     }
 }
 
@@ -200,33 +212,40 @@ impl EndpointHandler {
         response(rendered, prepared.head)
     }
 
-    /// The variant of a request whose answer can be kept: one that excludes nothing, has all its
-    /// parameters already, and whose format writes the same answer the same.
-    fn variant(&self, prepared: &Prepared) -> Option<Variant> {
+    /// Whether the answer to a request can be kept: it excludes nothing, has all its parameters
+    /// already, and its format writes the same answer the same.
+    fn can_keep(&self, prepared: &Prepared) -> bool {
+        self.endpoint.format.reusable()
+            && prepared.selection.exclude.is_empty()
+            && !prepared.reads_form
+    }
+
+    /// The variant a kept answer to this request is kept as.
+    fn variant(prepared: &Prepared) -> Variant {
         let selection = &prepared.selection;
-        let reusable = self.endpoint.format.reusable();
-        (reusable && selection.exclude.is_empty() && !prepared.reads_form).then(|| Variant {
+        Variant {
             subject: selection.subject.clone(),
             only: selection.only.clone(),
             exposure: prepared.exposure,
             verbose: prepared.params.verbose,
             run_checks: selection.run_checks,
-        })
+        }
     }
 
     /// The kept answer of this request's variant, when nothing it is made of has changed.
     fn reuse(&self, health: &Health, prepared: &Prepared) -> Option<Response<Payload>> {
-        let variant = self.variant(prepared)?;
+        if !self.can_keep(prepared) {
+            return None;
+        }
         let generation = health.registry().generation();
         let reusable = self.reusable.lock().unwrap_or_else(|e| e.into_inner());
-        let kept = reusable.iter().find(|kept| kept.variant == variant)?;
+        let kept = reusable.iter().find(|kept| kept.variant.is_of(prepared))?;
         let fresh = kept.fresh_until.is_none_or(|until| Instant::now() < until);
         if kept.generation != generation || !fresh {
             return None;
         }
-        let rendered = kept.rendered.clone();
-        let report = kept.report.clone();
-        let status_code = kept.status_code;
+        let response = kept.written.to_response(prepared.head);
+        let (report, status_code) = (kept.report.clone(), kept.status_code);
         drop(reusable);
         // The format still sees every answer it would log.
         self.endpoint.format.log(&Answer {
@@ -234,10 +253,10 @@ impl EndpointHandler {
             status: report.status,
             status_code,
             state: report.state,
-            exposure: variant.exposure,
-            verbose: variant.verbose,
+            exposure: prepared.exposure,
+            verbose: prepared.params.verbose,
         });
-        Some(response(rendered, prepared.head))
+        Some(response)
     }
 
     fn keep(&self, kept: Reusable) {
@@ -294,17 +313,18 @@ impl EndpointHandler {
             let lasts = report
                 .fresh_until
                 .is_none_or(|until| Instant::now() < until);
-            if let Some(variant) = self.variant(&prepared).filter(|_| lasts) {
+            let written = Written::new(rendered);
+            if lasts && self.can_keep(&prepared) {
                 self.keep(Reusable {
-                    variant,
+                    variant: Self::variant(&prepared),
                     generation,
                     fresh_until: report.fresh_until,
-                    rendered: rendered.clone(),
+                    written: written.clone(),
                     report: Arc::new(report),
                     status_code,
                 });
             }
-            response(rendered, prepared.head)
+            written.into_response(prepared.head)
         })
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Instant;
 
+use futures_util::future::BoxFuture;
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -42,8 +43,11 @@ pin_project! {
     {
         Inner { #[pin] future: S::Future },
         WaitReady { service: S, request: Option<R> },
-        Health {
-            answering: Answering,
+        // A health answer ready when `call` returned, already counted and logged.
+        Answered { response: Option<Response<Payload>> },
+        // A health answer still being made.
+        Answering {
+            future: BoxFuture<'static, Response<Payload>>,
             handler: Arc<dyn Handler>,
             log: LogContext,
         },
@@ -69,15 +73,25 @@ impl<S: Service<R>, R> ResponseFuture<S, R> {
         }
     }
 
-    pub(crate) fn health(answering: Answering, handler: Arc<dyn Handler>, log: LogContext) -> Self {
-        ResponseFuture {
-            kind: Kind::Health {
-                answering,
-                handler,
+    pub(crate) fn health(
+        answering: Answering,
+        handler: &Arc<dyn Handler>,
+        log: LogContext,
+    ) -> Self {
+        let kind = match answering {
+            Answering::Ready(response) => {
+                answered(&**handler, &log, response.status());
+                Kind::Answered {
+                    response: Some(response),
+                }
+            }
+            Answering::Pending(future) => Kind::Answering {
+                future,
+                handler: handler.clone(),
                 log,
             },
-            close: false,
-        }
+        };
+        ResponseFuture { kind, close: false }
     }
 }
 
@@ -114,27 +128,19 @@ where
                     let response = ready!(future.poll(cx))?;
                     return Poll::Ready(Ok(with_close(response.map(HealthBody::inner), close)));
                 }
-                KindProj::Health {
-                    answering,
+                KindProj::Answered { response } => {
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(with_close(response.map(HealthBody::health), close)));
+                }
+                KindProj::Answering {
+                    future,
                     handler,
                     log,
                 } => {
-                    let response = match answering {
-                        Answering::Ready(response) => {
-                            // Taken once: the future is not polled after it completes.
-                            std::mem::replace(response, Response::new(Payload::empty()))
-                        }
-                        Answering::Pending(future) => ready!(future.as_mut().poll(cx)),
-                    };
-                    let status = response.status();
-                    if let Some(counts) = handler.requests() {
-                        counts.count(status);
-                    }
-                    if let Some((path, started)) = log.as_deref() {
-                        if !(handler.no_log() && status == StatusCode::OK) {
-                            tracing::debug!(target: REQUEST_TARGET, path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
-                        }
-                    }
+                    let response = ready!(future.as_mut().poll(cx));
+                    answered(&**handler, log, response.status());
                     return Poll::Ready(Ok(with_close(response.map(HealthBody::health), close)));
                 }
                 KindProj::WaitReady { service, request } => {
@@ -149,6 +155,18 @@ where
                 .project()
                 .kind
                 .set(Kind::Inner { future: next });
+        }
+    }
+}
+
+/// Counts and logs one health answer.
+fn answered(handler: &dyn Handler, log: &LogContext, status: StatusCode) {
+    if let Some(counts) = handler.requests() {
+        counts.count(status);
+    }
+    if let Some((path, started)) = log.as_deref() {
+        if !(handler.no_log() && status == StatusCode::OK) {
+            tracing::debug!(target: REQUEST_TARGET, path = &**path, status = status.as_u16(), elapsed = ?started.elapsed(), "health request");
         }
     }
 }

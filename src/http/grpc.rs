@@ -61,7 +61,7 @@ impl Handler for GrpcHandler {
         &self.methods
     }
 
-    fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering {
+    fn handle(self: Arc<Self>, health: &Health, request: HealthRequest) -> Answering {
         let HealthRequest { parts, body, .. } = request;
         let body = body.unwrap_or_else(|| {
             http_body_util::Empty::new()
@@ -69,7 +69,7 @@ impl Handler for GrpcHandler {
                 .boxed_unsync()
         });
         let call = self
-            .service_for(&health)
+            .service_for(health)
             .call(http::Request::from_parts(parts, body));
         Answering::Pending(Box::pin(async move {
             let response = match call.await {

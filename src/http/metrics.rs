@@ -96,7 +96,7 @@ impl Handler for MetricsHandler {
         self.requests.first().map(|own| &**own)
     }
 
-    fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering {
+    fn handle(self: Arc<Self>, health: &Health, request: HealthRequest) -> Answering {
         let accept = request
             .parts
             .headers

@@ -2,7 +2,7 @@
 //! no-store`, and no body for `HEAD`.
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode};
 
 use super::body::Payload;
@@ -11,28 +11,55 @@ use crate::format::Rendered;
 
 /// Builds the HTTP response for `rendered`; `HEAD` keeps the headers and drops the body.
 pub(crate) fn response(rendered: Rendered, head: bool) -> Response<Payload> {
-    let Rendered {
-        status,
-        content_type,
-        headers,
-        body,
-    } = rendered;
-    let length = content_length(body.len());
-    let mut response = Response::new(if head {
-        Payload::empty()
-    } else {
-        Payload::full(body)
-    });
-    *response.status_mut() = status;
-    let map = response.headers_mut();
-    map.extend(headers);
-    map.insert(header::CONTENT_TYPE, content_type);
-    map.insert(header::CONTENT_LENGTH, length);
-    map.insert(header::CACHE_CONTROL, NO_STORE.clone());
-    response
+    Written::new(rendered).into_response(head)
 }
 
-/// Validated once rather than on every answer.
+/// A response with every header in place, to be served once or, kept, many times: serving it
+/// again clones the header map and shares the body's bytes.
+#[derive(Clone, Debug)]
+pub(crate) struct Written {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl Written {
+    pub(crate) fn new(rendered: Rendered) -> Self {
+        let Rendered {
+            status,
+            content_type,
+            headers: extra,
+            body,
+        } = rendered;
+        let mut headers = HeaderMap::with_capacity(extra.len() + 3);
+        headers.extend(extra);
+        headers.insert(header::CONTENT_TYPE, content_type);
+        headers.insert(header::CONTENT_LENGTH, content_length(body.len()));
+        headers.insert(header::CACHE_CONTROL, NO_STORE.clone());
+        Written {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// The response again, the same headers (`Content-Length` of the whole body also for `HEAD`).
+    pub(crate) fn to_response(&self, head: bool) -> Response<Payload> {
+        self.clone().into_response(head)
+    }
+
+    pub(crate) fn into_response(self, head: bool) -> Response<Payload> {
+        let mut response = Response::new(if head {
+            Payload::empty()
+        } else {
+            Payload::full(self.body)
+        });
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
+    }
+}
+
 static NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
 /// Bodies shorter than this (every health answer of a sane size) get a `Content-Length` value

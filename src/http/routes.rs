@@ -38,7 +38,7 @@ pub(crate) trait Handler: Send + Sync + 'static {
         None
     }
 
-    fn handle(self: Arc<Self>, health: Health, request: HealthRequest) -> Answering;
+    fn handle(self: Arc<Self>, health: &Health, request: HealthRequest) -> Answering;
 }
 
 /// A route that answers a path, and what the path names.
@@ -113,7 +113,7 @@ mod tests {
         fn methods(&self) -> &Methods {
             unreachable!()
         }
-        fn handle(self: Arc<Self>, _: Health, _: HealthRequest) -> Answering {
+        fn handle(self: Arc<Self>, _: &Health, _: HealthRequest) -> Answering {
             unreachable!()
         }
     }

@@ -119,7 +119,7 @@ impl<S> HealthService<S> {
     {
         let shared = &self.shared;
         if let Some(found) = shared.routes.find(request.uri().path(), &shared.health) {
-            let handler = found.route.handler.clone();
+            let handler = &found.route.handler;
             // Decoded before the request moves: one allocation for a check's name, none else.
             let (group, check) = (found.group, found.check.map(decode));
             // The path and start time are kept only when the answer may be logged.
@@ -130,7 +130,7 @@ impl<S> HealthService<S> {
                     let request = HealthRequest::new(request, group, check, |parts| {
                         handler.reads_body(parts)
                     });
-                    handler.clone().handle(shared.health.clone(), request)
+                    handler.clone().handle(&shared.health, request)
                 }
                 MethodDecision::Options => {
                     Answering::Ready(method_response(StatusCode::OK, handler.methods()))
