@@ -2,9 +2,9 @@
 //! maintenance mode, defaults and change records. It calls nothing out: running and evaluating
 //! read it from above.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -17,6 +17,9 @@ use super::status::{Gate, Group, State, Subject};
 /// See the [module docs](self).
 pub(crate) struct Registry {
     checks: RwLock<Arc<[Check]>>,
+    /// The registered checks by name, in registration order: a run looks up the others of its
+    /// name without going through every check.
+    by_name: RwLock<Arc<HashMap<Arc<str>, Named>>>,
     /// Declared groups, the built-in ones first.
     groups: RwLock<Arc<[Group]>>,
     state: watch::Sender<State>,
@@ -42,6 +45,14 @@ pub(crate) struct Registry {
     generation: AtomicU64,
 }
 
+/// The registered checks of one name, and the status last recorded for the name.
+#[derive(Default)]
+pub(crate) struct Named {
+    pub(crate) checks: Vec<Check>,
+    /// `Status as u8 + 1` as last recorded, 0 before: read without the changes' lock.
+    pub(crate) recorded: AtomicU8,
+}
+
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
     lock.read().unwrap_or_else(|e| e.into_inner()).clone()
 }
@@ -61,6 +72,7 @@ impl Registry {
     ) -> Self {
         Registry {
             checks: RwLock::new(Arc::from(Vec::new())),
+            by_name: RwLock::default(),
             groups: RwLock::new(Arc::from(Group::built_in().to_vec())),
             state: watch::Sender::new(State::Unknown),
             reached_working: AtomicBool::new(false),
@@ -83,8 +95,22 @@ impl Registry {
     }
 
     pub(crate) fn update_checks(&self, f: impl FnOnce(&mut Vec<Check>)) {
-        update(&self.checks, f);
+        update(&self.checks, |checks| {
+            f(checks);
+            let mut by_name: HashMap<Arc<str>, Named> = HashMap::new();
+            for check in checks.iter() {
+                let named = by_name.entry(check.name.clone()).or_default();
+                named.checks.push(check.clone());
+            }
+            // Written while the checks' lock is held: the two never disagree for long.
+            *self.by_name.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(by_name);
+        });
         self.changed();
+    }
+
+    /// The registered checks by name.
+    pub(crate) fn checks_by_name(&self) -> Arc<HashMap<Arc<str>, Named>> {
+        read(&self.by_name)
     }
 
     /// The current generation (see [`Registry::changed`]).

@@ -6,6 +6,7 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
@@ -425,22 +426,36 @@ async fn execute(
 /// results, so that checks sharing a name do not flip it on every run. Nothing is recorded when
 /// none of them is registered (any more) or has a result.
 fn record_name(registry: &Registry, name: &Arc<str>) {
+    let by_name = registry.checks_by_name();
+    let Some(named) = by_name.get(name) else {
+        return;
+    };
+    let worst = || {
+        named
+            .checks
+            .iter()
+            .filter_map(|check| {
+                let latest = check.state.latest()?;
+                Some((latest.contribution(check.critical), latest))
+            })
+            .max_by_key(|(status, _)| *status)
+    };
+    // Most runs leave their name's status as it was: told without the changes' lock. A run that
+    // changes it takes the lock and computes it again there.
+    match worst() {
+        None => return,
+        Some((status, _)) if named.recorded.load(Ordering::Acquire) == status as u8 + 1 => return,
+        Some(_) => {}
+    }
     // Computed under the changes' lock (which is taken before any check's, never after), so the
     // last status recorded is that of the latest results.
     registry
         .changes
         .record_current(Subject::Check(name.clone()), || {
-            let (status, worst) = registry
-                .checks()
-                .iter()
-                .filter(|check| check.name == *name)
-                .filter_map(|check| {
-                    let latest = check.state.latest()?;
-                    Some((latest.contribution(check.critical), latest))
-                })
-                .max_by_key(|(status, _)| *status)?;
+            let (status, worst) = worst()?;
+            named.recorded.store(status as u8 + 1, Ordering::Release);
             #[cfg(feature = "metrics")]
-            super::metrics::facade::check_status(name, status, &registry.checks());
+            super::metrics::facade::check_status(name, status, &named.checks);
             Some((status, move || worst.result.message.clone()))
         });
 }
@@ -455,7 +470,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     use tokio::sync::watch;
 

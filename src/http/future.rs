@@ -42,7 +42,8 @@ pin_project! {
         S: Service<R>,
     {
         Inner { #[pin] future: S::Future },
-        WaitReady { service: S, request: Option<R> },
+        // Boxed: the rare case, and a request would make every future as large as itself.
+        WaitReady { waiting: Box<(S, Option<R>)> },
         // A health answer ready when `call` returned, already counted and logged.
         Answered { response: Option<Response<Payload>> },
         // A health answer still being made.
@@ -55,21 +56,20 @@ pin_project! {
 }
 
 impl<S: Service<R>, R> ResponseFuture<S, R> {
-    pub(crate) fn inner(future: S::Future) -> Self {
+    pub(crate) fn inner(future: S::Future, close: bool) -> Self {
         ResponseFuture {
             kind: Kind::Inner { future },
-            close: false,
+            close,
         }
     }
 
     /// Waits for `service` to be ready, then calls it with `request`.
-    pub(crate) fn wait_ready(service: S, request: R) -> Self {
+    pub(crate) fn wait_ready(service: S, request: R, close: bool) -> Self {
         ResponseFuture {
             kind: Kind::WaitReady {
-                service,
-                request: Some(request),
+                waiting: Box::new((service, Some(request))),
             },
-            close: false,
+            close,
         }
     }
 
@@ -77,6 +77,7 @@ impl<S: Service<R>, R> ResponseFuture<S, R> {
         answering: Answering,
         handler: &Arc<dyn Handler>,
         log: LogContext,
+        close: bool,
     ) -> Self {
         let kind = match answering {
             Answering::Ready(response) => {
@@ -91,15 +92,7 @@ impl<S: Service<R>, R> ResponseFuture<S, R> {
                 log,
             },
         };
-        ResponseFuture { kind, close: false }
-    }
-}
-
-impl<S: Service<R>, R> ResponseFuture<S, R> {
-    /// Asks the client to close the connection after this answer (`Connection: close`).
-    pub(crate) fn closing(mut self, close: bool) -> Self {
-        self.close = close;
-        self
+        ResponseFuture { kind, close }
     }
 }
 
@@ -143,7 +136,8 @@ where
                     answered(&**handler, log, response.status());
                     return Poll::Ready(Ok(with_close(response.map(HealthBody::health), close)));
                 }
-                KindProj::WaitReady { service, request } => {
+                KindProj::WaitReady { waiting } => {
+                    let (service, request) = &mut **waiting;
                     ready!(service.poll_ready(cx))?;
                     let request = request
                         .take()

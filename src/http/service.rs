@@ -104,13 +104,17 @@ where
         // server sends (hyper-util's graceful shutdown).
         let close =
             request.version() < Version::HTTP_2 && self.shared.health.registry().is_shutting_down();
-        self.route(request).closing(close)
+        self.route(request, close)
     }
 }
 
 impl<S> HealthService<S> {
     /// A health answer for a health path, else the inner service's.
-    fn route<ReqBody>(&mut self, request: Request<ReqBody>) -> ResponseFuture<S, Request<ReqBody>>
+    fn route<ReqBody>(
+        &mut self,
+        request: Request<ReqBody>,
+        close: bool,
+    ) -> ResponseFuture<S, Request<ReqBody>>
     where
         S: Service<Request<ReqBody>> + Clone,
         ReqBody: http_body::Body + Send + 'static,
@@ -140,13 +144,13 @@ impl<S> HealthService<S> {
                     handler.methods(),
                 )),
             };
-            return ResponseFuture::health(answering, handler, log);
+            return ResponseFuture::health(answering, handler, log, close);
         }
         if std::mem::take(&mut self.inner_ready) {
-            ResponseFuture::inner(self.inner.call(request))
+            ResponseFuture::inner(self.inner.call(request), close)
         } else {
             // Not ready at poll_ready time: a clone waits for readiness in the future.
-            ResponseFuture::wait_ready(self.inner.clone(), request)
+            ResponseFuture::wait_ready(self.inner.clone(), request, close)
         }
     }
 }
