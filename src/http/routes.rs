@@ -99,7 +99,11 @@ impl Routes {
 /// their first segments are equal (a pattern's prefix holds at least its first segment).
 fn first_segment(path: &str) -> &str {
     let rest = path.strip_prefix('/').unwrap_or(path);
-    rest.split_once('/').map_or(rest, |(first, _)| first)
+    // A byte scan: on every pass-through request, and cheaper here than `split_once`'s searcher.
+    match rest.bytes().position(|byte| byte == b'/') {
+        Some(end) => &rest[..end],
+        None => rest,
+    }
 }
 
 #[cfg(test)]
