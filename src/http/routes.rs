@@ -61,6 +61,9 @@ pub(crate) struct Routes {
     /// (most application paths) is ruled out with a few short comparisons, however many presets
     /// the layer serves.
     first_segments: Vec<Box<str>>,
+    /// The first bytes of those segments, one bit each: most application paths are ruled out by
+    /// one bit test, before any segment is compared.
+    first_bytes: [u64; 4],
 }
 
 impl Routes {
@@ -69,12 +72,17 @@ impl Routes {
         if !self.first_segments.iter().any(|known| **known == *first) {
             self.first_segments.push(first.into());
         }
+        let (word, bit) = bit_of(first);
+        self.first_bytes[word] |= bit;
         self.routes.push(Route { pattern, handler });
     }
 
     /// The route answering `path`, the group it names (a group pattern matches only a group
     /// that exists in `health`) and the check it names, still percent-encoded.
     pub(crate) fn find<'p>(&self, path: &'p str, health: &Health) -> Option<Found<'_, 'p>> {
+        if !self.might_match(path) {
+            return None;
+        }
         let first = first_segment(path);
         if !self.first_segments.iter().any(|known| **known == *first) {
             return None;
@@ -93,6 +101,24 @@ impl Routes {
             })
         })
     }
+}
+
+impl Routes {
+    /// Whether some pattern's first segment starts with the byte that `path`'s does.
+    fn might_match(&self, path: &str) -> bool {
+        let (word, bit) = bit_of(path.strip_prefix('/').unwrap_or(path));
+        self.first_bytes[word] & bit != 0
+    }
+}
+
+/// Where the first byte of the first segment of `text` (0 for an empty one) is in a 256-bit set.
+fn bit_of(text: &str) -> (usize, u64) {
+    let byte = text
+        .bytes()
+        .next()
+        .filter(|&byte| byte != b'/')
+        .unwrap_or(0);
+    (usize::from(byte / 64), 1 << (byte % 64))
 }
 
 /// The first segment of a path: `/health/ready` → `health`. A path matches a pattern only if
@@ -168,6 +194,33 @@ mod tests {
         ] {
             assert_eq!(found(miss), None, "{miss}");
         }
+    }
+
+    #[test]
+    fn the_first_byte_set_rules_out_only_paths_no_pattern_matches() {
+        let health = Health::new();
+        let mut routes = Routes::default();
+        for prefix in ["/", "/health/live", "/ÿ/x"] {
+            routes.push(PathPattern::Exact(prefix.into()), Arc::new(Unused));
+        }
+        let found = |path| {
+            routes
+                .find(path, &health)
+                .map(|found| found.route.pattern.prefix())
+        };
+        assert_eq!(found("/"), Some("/"));
+        assert_eq!(found("/health/live"), Some("/health/live"));
+        assert_eq!(found("/ÿ/x"), Some("/ÿ/x"));
+        for miss in ["//health/live", "/x", "/ÿ", "/Health/live", "/health//live"] {
+            assert_eq!(found(miss), None, "{miss}");
+        }
+        let mut without_root = Routes::default();
+        without_root.push(PathPattern::Exact("/health".into()), Arc::new(Unused));
+        assert!(!without_root.might_match("/"));
+        assert!(!without_root.might_match("//health"));
+        assert!(!without_root.might_match("/orders"));
+        assert!(without_root.might_match("/health"));
+        assert!(without_root.might_match("/hello"));
     }
 
     #[test]
