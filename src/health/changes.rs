@@ -50,15 +50,34 @@ struct Recorded {
     message: Option<String>,
 }
 
+/// A subject's status as last recorded, read without the changes' lock; written under it.
+#[derive(Default)]
+pub(crate) struct Seen(AtomicU8);
+
+impl Seen {
+    /// Whether `status` is the one last recorded.
+    pub(crate) fn is(&self, status: Status) -> bool {
+        self.0.load(Ordering::Acquire) == status as u8 + 1
+    }
+
+    pub(crate) fn set(&self, status: Status) {
+        self.0.store(status as u8 + 1, Ordering::Release);
+    }
+
+    fn clear(&self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
 /// How many changes the broadcast keeps for a subscriber that has not read them yet.
 pub(crate) const CHANNEL_CAPACITY: usize = 256;
 
 pub(crate) struct Changes {
     last: Mutex<HashMap<Subject, Recorded>>,
-    /// The status in `last` of the service and of each built-in group (0: none), written under
-    /// the `last` lock: most answers record one of them, and an unchanged status is then seen
-    /// without a lock or a hash.
-    frequent: [AtomicU8; 4],
+    /// The status in `last` of the service and of each built-in group, written under the `last`
+    /// lock: most answers record one of them, and an unchanged status is then seen without a
+    /// lock or a hash.
+    frequent: [Seen; 4],
     sender: broadcast::Sender<Change>,
     watches: Mutex<HashMap<Subject, watch::Sender<Option<Status>>>>,
 }
@@ -114,7 +133,7 @@ impl Changes {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         last.remove(subject);
         if let Some(index) = frequent_index(subject) {
-            self.frequent[index].store(0, Ordering::Release);
+            self.frequent[index].clear();
         }
     }
 
@@ -126,7 +145,7 @@ impl Changes {
         message: impl FnOnce() -> Option<String>,
     ) {
         let frequent = frequent_index(&subject).map(|index| &self.frequent[index]);
-        if frequent.is_some_and(|seen| seen.load(Ordering::Acquire) == encode(status)) {
+        if frequent.is_some_and(|seen| seen.is(status)) {
             return;
         }
         self.record_current(subject, || Some((status, message)));
@@ -163,7 +182,7 @@ impl Changes {
             },
         );
         if let Some(index) = frequent_index(&change.subject) {
-            self.frequent[index].store(encode(status), Ordering::Release);
+            self.frequent[index].set(status);
         }
         let watches = self.watches.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(watch) = watches.get(&change.subject) {
@@ -194,10 +213,6 @@ fn frequent_index(subject: &Subject) -> Option<usize> {
         },
         Subject::Check(_) => None,
     }
-}
-
-fn encode(status: Status) -> u8 {
-    status as u8 + 1
 }
 
 /// Logs `change` once; `before` is the message of the change into the old status, so that a

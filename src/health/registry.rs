@@ -4,22 +4,19 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, watch};
 
-use super::changes::Changes;
+use super::changes::{Changes, Seen};
 use super::check::Check;
 use super::status::{Gate, Group, State, Subject};
 
 /// See the [module docs](self).
 pub(crate) struct Registry {
-    checks: RwLock<Arc<[Check]>>,
-    /// The registered checks by name, in registration order: a run looks up the others of its
-    /// name without going through every check.
-    by_name: RwLock<Arc<HashMap<Arc<str>, Named>>>,
+    checks: RwLock<Registered>,
     /// Declared groups, the built-in ones first.
     groups: RwLock<Arc<[Group]>>,
     state: watch::Sender<State>,
@@ -45,12 +42,20 @@ pub(crate) struct Registry {
     generation: AtomicU64,
 }
 
-/// The registered checks of one name, and the status last recorded for the name.
+/// The registered checks, and the same checks by name: a run looks up the others of its name
+/// without going through every check. Replaced whole, so the two always agree.
+#[derive(Clone, Default)]
+struct Registered {
+    all: Arc<[Check]>,
+    by_name: Arc<HashMap<Arc<str>, Named>>,
+}
+
+/// The registered checks of one name, in registration order, and the status last recorded for
+/// the name.
 #[derive(Default)]
 pub(crate) struct Named {
     pub(crate) checks: Vec<Check>,
-    /// `Status as u8 + 1` as last recorded, 0 before: read without the changes' lock.
-    pub(crate) recorded: AtomicU8,
+    pub(crate) recorded: Seen,
 }
 
 fn read<T: Clone>(lock: &RwLock<T>) -> T {
@@ -71,8 +76,7 @@ impl Registry {
         slow_threshold: Duration,
     ) -> Self {
         Registry {
-            checks: RwLock::new(Arc::from(Vec::new())),
-            by_name: RwLock::default(),
+            checks: RwLock::default(),
             groups: RwLock::new(Arc::from(Group::built_in().to_vec())),
             state: watch::Sender::new(State::Unknown),
             reached_working: AtomicBool::new(false),
@@ -91,26 +95,32 @@ impl Registry {
     }
 
     pub(crate) fn checks(&self) -> Arc<[Check]> {
-        read(&self.checks)
+        read(&self.checks).all
     }
 
     pub(crate) fn update_checks(&self, f: impl FnOnce(&mut Vec<Check>)) {
-        update(&self.checks, |checks| {
-            f(checks);
-            let mut by_name: HashMap<Arc<str>, Named> = HashMap::new();
-            for check in checks.iter() {
-                let named = by_name.entry(check.name.clone()).or_default();
-                named.checks.push(check.clone());
-            }
-            // Written while the checks' lock is held: the two never disagree for long.
-            *self.by_name.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(by_name);
-        });
+        let mut registered = self.checks.write().unwrap_or_else(|e| e.into_inner());
+        let mut checks = registered.all.to_vec();
+        f(&mut checks);
+        let mut by_name: HashMap<Arc<str>, Named> = HashMap::new();
+        for check in &checks {
+            by_name
+                .entry(check.name.clone())
+                .or_default()
+                .checks
+                .push(check.clone());
+        }
+        *registered = Registered {
+            all: Arc::from(checks),
+            by_name: Arc::new(by_name),
+        };
+        drop(registered);
         self.changed();
     }
 
     /// The registered checks by name.
     pub(crate) fn checks_by_name(&self) -> Arc<HashMap<Arc<str>, Named>> {
-        read(&self.by_name)
+        read(&self.checks).by_name
     }
 
     /// The current generation (see [`Registry::changed`]).

@@ -6,7 +6,6 @@
 use std::any::Any;
 use std::fmt;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, SystemTime};
@@ -444,7 +443,7 @@ fn record_name(registry: &Registry, name: &Arc<str>) {
     // changes it takes the lock and computes it again there.
     match worst() {
         None => return,
-        Some((status, _)) if named.recorded.load(Ordering::Acquire) == status as u8 + 1 => return,
+        Some((status, _)) if named.recorded.is(status) => return,
         Some(_) => {}
     }
     // Computed under the changes' lock (which is taken before any check's, never after), so the
@@ -453,7 +452,7 @@ fn record_name(registry: &Registry, name: &Arc<str>) {
         .changes
         .record_current(Subject::Check(name.clone()), || {
             let (status, worst) = worst()?;
-            named.recorded.store(status as u8 + 1, Ordering::Release);
+            named.recorded.set(status);
             #[cfg(feature = "metrics")]
             super::metrics::facade::check_status(name, status, &named.checks);
             Some((status, move || worst.result.message.clone()))
@@ -470,7 +469,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use tokio::sync::watch;
 

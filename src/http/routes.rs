@@ -101,9 +101,7 @@ impl Routes {
             })
         })
     }
-}
 
-impl Routes {
     /// Whether some pattern's first segment starts with the byte that `path`'s does.
     fn might_match(&self, path: &str) -> bool {
         let (word, bit) = bit_of(path.strip_prefix('/').unwrap_or(path));
