@@ -4,14 +4,14 @@
 # environment, runs the checks, the last of which sends SIGTERM with a Watch open, and expects the
 # example to drain and exit cleanly.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
-source tests/common/python.sh
+source tower-health/tests/common/python.sh
 log="$target/grpc-python-example.log"
 # 1.85 is the first with `List`.
 python_venv grpc-python-venv grpcio "grpcio-health-checking>=1.85"
 
-cargo build --all-features --example tonic
+cargo build -p tower-health --all-features --example tonic
 port="$(free_port)"
 
 PORT="$port" "$target/debug/examples/tonic" >"$log" 2>&1 &
@@ -33,7 +33,7 @@ done
 
 status=0
 # The script's last case sends SIGTERM itself, with a Watch open.
-"$venv/bin/python" tests/grpc_python/check_health.py "127.0.0.1:$port" "$pid" || status=$?
+"$venv/bin/python" tower-health/tests/grpc_python/check_health.py "127.0.0.1:$port" "$pid" || status=$?
 
 # SIGTERM drains (5 s) and stops; a bounded wait for the clean exit.
 kill -TERM "$pid" 2>/dev/null || true

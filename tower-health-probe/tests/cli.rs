@@ -1,7 +1,7 @@
 //! The `tower-health-probe` binary, run as a process against real servers on 127.0.0.1: every
 //! exit code for HTTP and gRPC, where it prints, and its arguments.
 
-#[path = "../../tests/probe_support/mod.rs"]
+#[path = "../../tower-health/tests/probe_support/mod.rs"]
 mod probe_support;
 
 use std::sync::Arc;
