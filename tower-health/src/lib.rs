@@ -79,6 +79,7 @@ mod drain;
 mod endpoint;
 mod health;
 mod http;
+mod metrics;
 
 pub mod authorize;
 pub mod checks;

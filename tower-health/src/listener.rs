@@ -47,6 +47,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::Health;
 use crate::http::HealthLayer;
 
 /// The wait after a failed accept before the next.
@@ -157,7 +158,7 @@ impl HealthListener {
     pub async fn start(config: &ListenerConfig, layer: HealthLayer) -> std::io::Result<Self> {
         let health = layer.handle().clone();
         if !config.enabled {
-            health.expect_server();
+            warn_on_state_changes(&health);
             return Ok(HealthListener {
                 addr: None,
                 shutdown: None,
@@ -173,10 +174,8 @@ impl HealthListener {
             layer.first_path()
         );
         let service = layer.layer(NotFound);
-        let serving = health.serving();
         let (shutdown, mut stop) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
-            let _serving = serving;
             let mut connections = JoinSet::new();
             loop {
                 tokio::select! {
@@ -205,6 +204,7 @@ impl HealthListener {
                 }
             }
             connections.abort_all();
+            warn_on_state_changes(&health);
         });
         Ok(HealthListener {
             addr: Some(addr),
@@ -271,6 +271,20 @@ impl<B> Service<Request<B>> for NotFound {
         *response.status_mut() = StatusCode::NOT_FOUND;
         ready(Ok(response))
     }
+}
+
+/// py-12f-common's warning when the application sets the lifecycle state while no listener
+/// serves it (configured off, or stopped), logged for each change until the handle is gone.
+fn warn_on_state_changes(health: &Health) {
+    let mut states = health.watch_state();
+    states.mark_unchanged();
+    tokio::spawn(async move {
+        while states.changed().await.is_ok() {
+            tracing::warn!(
+                "An attempt was made to set service state but health check is not running"
+            );
+        }
+    });
 }
 
 #[cfg(test)]

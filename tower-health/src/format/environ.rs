@@ -11,12 +11,6 @@ use super::{Answer, Format, Rendered};
 /// The version of tower-health the service is built with.
 pub(crate) const TOWER_HEALTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// `rustc --version` of the compiler that built tower-health (and so the service).
-pub(crate) const RUSTC_VERSION: &str = env!("TOWER_HEALTH_RUSTC_VERSION");
-
-/// The target triple tower-health (and so the service) was built for.
-pub(crate) const TARGET: &str = env!("TOWER_HEALTH_TARGET");
-
 /// The application's crate name and version, captured when the application is built.
 ///
 /// Made by [`build_info!`](crate::build_info), which expands in the application's crate.
@@ -52,10 +46,13 @@ type Contributor = Arc<dyn Fn() -> (bool, Map<String, Value>) + Send + Sync>;
 /// {"status": true,
 ///  "libraries": {"orders": {"version": "1.4.0", "conflicts": null},
 ///                "tower-health": {"version": "0.1.0", "conflicts": null}},
-///  "rust": {"rustc": "rustc 1.85.0 (4d91de4e4 2025-02-17)", "target": "x86_64-unknown-linux-gnu"}}
+///  "rust": {"arch": "x86_64", "os": "linux"}}
 /// ```
 ///
-/// plus the application's own sections. Contributors run on every request; `status` is the AND
+/// plus the application's own sections. The `rust` section names the architecture and operating
+/// system the service was built for (from the standard library, so no build script runs); an
+/// application that wants the compiler's version there too sets the section itself from what its
+/// own build captures: `.section("rust", json!({"rustc": env!("MY_RUSTC_VERSION"), ...}))`. Contributors run on every request; `status` is the AND
 /// of theirs. The answer is 200 whatever the status: this is information, not a probe. It
 /// exposes internals, so nothing serves it unless the application adds it.
 ///
@@ -121,7 +118,7 @@ impl Environ {
         body.insert("libraries".into(), Value::Object(self.libraries.clone()));
         body.insert(
             "rust".into(),
-            json!({"rustc": RUSTC_VERSION, "target": TARGET}),
+            json!({"arch": std::env::consts::ARCH, "os": std::env::consts::OS}),
         );
         body.extend(self.sections.clone());
         let mut ok = true;

@@ -30,7 +30,7 @@
 //! The formats of the [presets](crate::preset) answer as the packages they imitate do; they are
 //! chosen through the presets.
 
-mod content_type;
+pub(crate) mod content_type;
 mod environ;
 mod health_json;
 mod heartbeat;
@@ -38,7 +38,6 @@ mod kubernetes;
 mod lifecycle;
 mod plain;
 mod problem;
-mod prometheus;
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -52,8 +51,6 @@ pub(crate) use kubernetes::KubernetesText;
 pub(crate) use lifecycle::LifecycleJson;
 pub(crate) use plain::{PlainText, STATUS_KEY};
 pub(crate) use problem::ProblemJson;
-pub(crate) use prometheus::write as write_metrics;
-pub(crate) use prometheus::{Exposition, RequestSeries};
 
 use crate::health::{Exposure, Report, State, Status};
 

@@ -94,6 +94,8 @@ impl GrpcHealth {
     /// The service for `health`, re-evaluating watched services every
     /// [`DEFAULT_WATCH_INTERVAL`](Self::DEFAULT_WATCH_INTERVAL).
     pub fn new(health: Health) -> Self {
+        #[cfg(feature = "metrics")]
+        crate::metrics::observe(&health);
         GrpcHealth {
             health,
             interval: Self::DEFAULT_WATCH_INTERVAL,

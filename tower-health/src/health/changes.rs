@@ -23,11 +23,12 @@
 //! ```
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use tokio::sync::{broadcast, watch};
 
+use super::observe::Observer;
 use super::status::{Group, Status, Subject};
 
 /// A change of status.
@@ -80,6 +81,8 @@ pub(crate) struct Changes {
     frequent: [Seen; 4],
     sender: broadcast::Sender<Change>,
     watches: Mutex<HashMap<Subject, watch::Sender<Option<Status>>>>,
+    /// Told of every recorded status and every run, once something outside the core listens.
+    observer: OnceLock<&'static dyn Observer>,
 }
 
 impl Changes {
@@ -89,7 +92,18 @@ impl Changes {
             frequent: Default::default(),
             sender: broadcast::Sender::new(CHANNEL_CAPACITY),
             watches: Mutex::new(HashMap::new()),
+            observer: OnceLock::new(),
         }
+    }
+
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    /// Lets `observer` hear of runs and statuses from now on; the first observer stays.
+    pub(crate) fn observe(&self, observer: &'static dyn Observer) {
+        let _ = self.observer.set(observer);
+    }
+
+    pub(crate) fn observer(&self) -> Option<&'static dyn Observer> {
+        self.observer.get().copied()
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Change> {
@@ -193,8 +207,11 @@ impl Changes {
         // were recorded (sending never blocks). No subscriber is fine: the change is logged.
         let _ = self.sender.send(change.clone());
         drop(last);
-        #[cfg(feature = "metrics")]
-        super::metrics::facade::subject_status(&change.subject, status);
+        if let (Some(observer), false) =
+            (self.observer(), matches!(change.subject, Subject::Check(_)))
+        {
+            observer.status(&change.subject, status, &[]);
+        }
         // Logged outside the locks: a slow log writer must not stall probes, and a subscriber
         // that reads the health handle must not deadlock.
         log(&change, before.as_deref());

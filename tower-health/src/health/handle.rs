@@ -137,11 +137,6 @@ impl Health {
     /// Leaving [`State::ShuttingDown`] restarts the background checks it stopped, as does any
     /// call inside a tokio runtime for background checks registered outside one.
     pub fn set_state(&self, state: State) {
-        if self.registry.server_missing() {
-            tracing::warn!(
-                "An attempt was made to set service state but health check is not running"
-            );
-        }
         let old = self.registry.replace_state(state);
         if old != state {
             tracing::info!(from = %old, to = %state, "service state changed");
@@ -327,30 +322,6 @@ impl Health {
     #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     pub(crate) fn same_handle(&self, other: &Health) -> bool {
         Arc::ptr_eq(&self.registry, &other.registry)
-    }
-
-    /// Marks that the application meant to serve this handle on a server of its own, so setting
-    /// the state while none runs warns.
-    #[cfg_attr(not(feature = "listener"), allow(dead_code))]
-    pub(crate) fn expect_server(&self) {
-        self.registry.expect_server();
-    }
-
-    /// Counts a running server of this handle until the guard is dropped.
-    #[cfg_attr(not(feature = "listener"), allow(dead_code))]
-    pub(crate) fn serving(&self) -> Serving {
-        self.registry.expect_server();
-        self.registry.count_server(true);
-        Serving(self.clone())
-    }
-}
-
-/// A running server of a [`Health`] handle, counted until dropped.
-pub(crate) struct Serving(Health);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        self.0.registry.count_server(false);
     }
 }
 

@@ -21,12 +21,13 @@ mod check;
 mod evaluate;
 mod exposure;
 mod handle;
-mod metrics;
+mod observe;
 mod registry;
 mod report;
 mod result;
 mod run;
 mod state;
+mod stats;
 mod status;
 mod thresholds;
 
@@ -40,5 +41,5 @@ pub use status::{Gate, Group, State, Status, Subject};
 
 pub(crate) use evaluate::Selection;
 #[cfg(feature = "metrics")]
-pub(crate) use metrics::facade;
-pub(crate) use metrics::{BUCKETS, CheckFigures, Figures, Outcome, status_value};
+pub(crate) use observe::Observer;
+pub(crate) use stats::{BUCKETS, CheckStats, RunOutcome, Stats};

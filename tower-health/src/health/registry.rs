@@ -2,9 +2,9 @@
 //! maintenance mode, defaults and change records. It calls nothing out: running and evaluating
 //! read it from above.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::changes::{Changes, Seen};
 use super::check::Check;
+use super::stats::{CheckStats, Stats};
 use super::status::{Gate, Group, State, Subject};
 
 /// See the [module docs](self).
@@ -32,10 +33,6 @@ pub(crate) struct Registry {
     /// Runs longer than this log a warning (`u64::MAX`: never).
     slow_threshold_micros: AtomicU64,
     pub(crate) changes: Changes,
-    /// Whether the application runs a server of its own for this handle (a standalone listener),
-    /// and how many of those are running: setting the state with none running is a mistake.
-    server_expected: AtomicBool,
-    servers: AtomicUsize,
     /// Bumped whenever something an answer is made of may have changed: a stored result, the
     /// registry, a group, the state, maintenance, the defaults. An answer rendered at one
     /// generation is the same bytes while the generation holds (and its results are fresh).
@@ -88,8 +85,6 @@ impl Registry {
             run_slots: RwLock::new(None),
             slow_threshold_micros: AtomicU64::new(slow_threshold.as_micros() as u64),
             changes: Changes::new(),
-            server_expected: AtomicBool::new(false),
-            servers: AtomicUsize::new(0),
             generation: AtomicU64::new(0),
         }
     }
@@ -306,20 +301,41 @@ impl Registry {
             .unwrap_or_else(|| self.default_cache_ttl())
     }
 
-    /// Whether a server of this handle was expected but none runs.
-    pub(crate) fn server_missing(&self) -> bool {
-        self.server_expected.load(Ordering::Relaxed) && self.servers.load(Ordering::Relaxed) == 0
-    }
-
-    pub(crate) fn expect_server(&self) {
-        self.server_expected.store(true, Ordering::Relaxed);
-    }
-
-    pub(crate) fn count_server(&self, running: bool) {
-        if running {
-            self.servers.fetch_add(1, Ordering::Relaxed);
-        } else {
-            self.servers.fetch_sub(1, Ordering::Relaxed);
+    /// The counts of the registered checks, and the recorded statuses of the groups and the
+    /// service.
+    pub(crate) fn stats(&self) -> Stats {
+        let mut checks: BTreeMap<Arc<str>, CheckStats> = BTreeMap::new();
+        for check in self.checks().iter() {
+            let stats = checks
+                .entry(check.name.clone())
+                .or_insert_with(|| CheckStats {
+                    name: check.name.clone(),
+                    ..CheckStats::default()
+                });
+            check.state.stats.add_to(stats);
+            for group in check.groups() {
+                if !stats.groups.iter().any(|known| **known == *group) {
+                    stats.groups.push(group.into());
+                }
+            }
         }
+        let mut stats = Stats::default();
+        for (subject, status) in self.changes.recorded() {
+            match subject {
+                Subject::Service => stats.service = Some(status),
+                Subject::Group(name) => stats.groups.push((name, status)),
+                Subject::Check(name) => {
+                    if let Some(check) = checks.get_mut(&name) {
+                        check.status = Some(status);
+                    }
+                }
+            }
+        }
+        stats.groups.sort();
+        stats.checks = checks.into_values().collect();
+        for check in &mut stats.checks {
+            check.groups.sort();
+        }
+        stats
     }
 }

@@ -17,11 +17,11 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use super::check::{Check, RunCheck};
-use super::metrics::Outcome;
 use super::registry::Registry;
 use super::report::RunEnd;
 use super::result::CheckResult;
 use super::state::{CheckState, FinishedRun, Flight, SharedRun};
+use super::stats::RunOutcome;
 use super::status::{Status, Subject};
 use super::thresholds::Thresholds;
 
@@ -303,7 +303,7 @@ impl<'a> Finish<'a> {
     }
 
     /// Stores the result of a run that just ended in `state`, and records the status of its
-    /// name and the run's figures: how every run ends, inline, in a task or in the background.
+    /// name and the run's counts: how every run ends, inline, in a task or in the background.
     fn store(
         &self,
         registry: &Registry,
@@ -316,13 +316,14 @@ impl<'a> Finish<'a> {
         }
         let run = state.store(self.thresholds, raw);
         registry.changed();
-        let outcome = Outcome::of(&run);
+        let outcome = RunOutcome::of(run.end, run.result.status);
         span.record("outcome", outcome.as_str());
         span.record("duration_seconds", run.duration.as_secs_f64());
         let _entered = span.enter();
-        state.figures.record(outcome, run.duration);
-        #[cfg(feature = "metrics")]
-        super::metrics::facade::run(self.name, outcome, run.duration);
+        state.stats.record(outcome, run.duration);
+        if let Some(observer) = registry.changes.observer() {
+            observer.run(self.name, outcome, run.duration);
+        }
         self.log_slowness(registry, state, run.duration);
         let status = run.result.status;
         if status != Status::Pass {
@@ -340,7 +341,7 @@ impl<'a> Finish<'a> {
         let slow = registry
             .slow_threshold()
             .is_some_and(|threshold| duration > threshold);
-        match state.figures.became_slow(slow) {
+        match state.stats.became_slow(slow) {
             Some(true) => tracing::warn!(check = %self.name, ?duration, "health check is slow"),
             Some(false) => {
                 tracing::info!(check = %self.name, ?duration, "health check is fast again")
@@ -453,8 +454,9 @@ fn record_name(registry: &Registry, name: &Arc<str>) {
         .record_current(Subject::Check(name.clone()), || {
             let (status, worst) = worst()?;
             named.recorded.set(status);
-            #[cfg(feature = "metrics")]
-            super::metrics::facade::check_status(name, status, &named.checks);
+            if let Some(observer) = registry.changes.observer() {
+                observer.status(&Subject::Check(name.clone()), status, &named.checks);
+            }
             Some((status, move || worst.result.message.clone()))
         });
 }

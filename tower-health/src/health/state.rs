@@ -10,9 +10,9 @@ use tokio::task::AbortHandle;
 // stale (it is the system's monotonic clock otherwise).
 use tokio::time::Instant;
 
-use super::metrics::RunFigures;
 use super::report::RunEnd;
 use super::result::CheckResult;
+use super::stats::RunStats;
 use super::status::Status;
 use super::thresholds::{Counters, Thresholds};
 
@@ -77,8 +77,8 @@ pub(crate) enum Flight {
 #[derive(Default)]
 pub(crate) struct CheckState {
     inner: Mutex<Inner>,
-    /// The runs' figures for metrics, outside the lock.
-    pub(crate) figures: RunFigures,
+    /// The runs' counts, outside the lock.
+    pub(crate) stats: RunStats,
 }
 
 #[derive(Default)]

@@ -14,13 +14,13 @@ use http::{Method, Response, StatusCode};
 use tokio::time::Instant;
 
 use super::body::Payload;
-use super::metrics::RequestCounts;
 use super::request::{HealthRequest, Params};
 use super::response::{Written, response};
 use super::routes::{Answering, Handler};
 use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome, Rendered};
 use crate::health::{Exposure, Gate, Health, Report, Selection, State, Status, Subject};
+use crate::metrics::RequestCounts;
 
 /// An endpoint, as a route's handler, and where its answers are counted.
 pub(crate) struct EndpointHandler {

@@ -6,12 +6,13 @@ use std::sync::{Arc, OnceLock};
 use tower_layer::Layer;
 
 use super::answer::EndpointHandler;
-use super::metrics::{MetricsHandler, RequestCounts};
+use super::metrics::MetricsHandler;
 use super::routes::Routes;
 use super::service::HealthService;
 use crate::endpoint::{Defaults, Details, Endpoint, StatusCodes};
 use crate::format::Format;
 use crate::health::Health;
+use crate::metrics::RequestCounts;
 
 /// A [`Layer`] that answers health probes and passes every other request to the inner service.
 ///
@@ -327,6 +328,8 @@ impl<S> Layer<S> for HealthLayer {
     type Service = HealthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        #[cfg(feature = "metrics")]
+        crate::metrics::observe(&self.health);
         HealthService::new(inner, self.health.clone(), self.routes())
     }
 }

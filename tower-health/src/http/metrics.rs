@@ -1,9 +1,8 @@
 //! The metrics endpoint (`{prefix}/metrics`, opt-in with
-//! [`HealthLayer::metrics`](crate::HealthLayer::metrics)) and the per-endpoint request counters
-//! it shows.
+//! [`HealthLayer::metrics`](crate::HealthLayer::metrics)): the figures of [`crate::metrics`]
+//! over HTTP.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 
 use http::{Method, StatusCode, header};
 
@@ -11,61 +10,11 @@ use super::request::HealthRequest;
 use super::response::response;
 use super::routes::{Answering, Handler};
 use crate::endpoint::{Methods, PathPattern};
-use crate::format::{Exposition, Rendered, RequestSeries, write_metrics};
-use crate::health::{Figures, Health};
+use crate::format::Rendered;
+use crate::health::Health;
+use crate::metrics::{Exposition, RequestCounts, RequestSeries, write};
 
-/// How many distinct status codes one endpoint counts; an endpoint answers a handful (its
-/// status mapping, 405), so later ones are dropped rather than grow without bound.
-const CODES: usize = 16;
-
-/// The requests one endpoint answered, by status code, without a lock.
-pub(crate) struct RequestCounts {
-    /// The endpoint's path pattern, the `endpoint` label.
-    pub(crate) endpoint: Box<str>,
-    /// Status codes (0: a free slot) and their counts.
-    slots: [(AtomicU16, AtomicU64); CODES],
-}
-
-impl RequestCounts {
-    pub(crate) fn new(endpoint: String) -> Self {
-        RequestCounts {
-            endpoint: endpoint.into_boxed_str(),
-            slots: Default::default(),
-        }
-    }
-
-    pub(crate) fn count(&self, status: StatusCode) {
-        let code = status.as_u16();
-        #[cfg(feature = "metrics")]
-        crate::health::facade::request(&self.endpoint, code);
-        for (slot, count) in &self.slots {
-            let claimed = match slot.load(Ordering::Acquire) {
-                0 => slot
-                    .compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire)
-                    .unwrap_or_else(|taken| taken),
-                taken => taken,
-            };
-            // `claimed` is 0 after our claim succeeded: the slot is ours.
-            if claimed == code || claimed == 0 {
-                count.fetch_add(1, Ordering::Relaxed);
-                return;
-            }
-        }
-    }
-
-    fn series(&self) -> impl Iterator<Item = RequestSeries<'_>> {
-        self.slots.iter().filter_map(|(slot, count)| {
-            let code = slot.load(Ordering::Acquire);
-            (code != 0).then(|| RequestSeries {
-                endpoint: &self.endpoint,
-                code,
-                count: count.load(Ordering::Relaxed),
-            })
-        })
-    }
-}
-
-/// Answers the figures of the handle and of the layer's endpoints in the Prometheus text format
+/// Answers the counts of the handle and of the layer's endpoints in the Prometheus text format
 /// or OpenMetrics, as the `Accept` header asks.
 pub(crate) struct MetricsHandler {
     pub(crate) path: PathPattern,
@@ -103,38 +52,15 @@ impl Handler for MetricsHandler {
             .get(header::ACCEPT)
             .and_then(|value| value.to_str().ok());
         let exposition = Exposition::negotiate(accept);
-        let figures = Figures::of(health.registry());
+        let stats = health.registry().stats();
         let series: Vec<RequestSeries<'_>> = self
             .requests
             .iter()
             .flat_map(|counts| counts.series())
             .collect();
-        let body = write_metrics(&figures, &series, exposition);
+        let body = write(&stats, &series, exposition);
         let rendered = Rendered::new(StatusCode::OK, exposition.content_type(), body);
         let head = request.parts.method == Method::HEAD;
         Answering::Ready(response(rendered, head))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_counted_in_slots_of_their_own_up_to_a_bound() {
-        let counts = RequestCounts::new("/health".to_owned());
-        for code in [200, 503, 200, 200] {
-            counts.count(StatusCode::from_u16(code).unwrap());
-        }
-        let seen = |counts: &RequestCounts| -> Vec<(u16, u64)> {
-            counts.series().map(|s| (s.code, s.count)).collect()
-        };
-        assert_eq!(seen(&counts), [(200, 3), (503, 1)]);
-        for code in 300..400 {
-            counts.count(StatusCode::from_u16(code).unwrap());
-        }
-        let all = seen(&counts);
-        assert_eq!(all.len(), CODES, "codes past the bound are dropped");
-        assert_eq!(all[..2], [(200, 3), (503, 1)]);
     }
 }

@@ -7,10 +7,10 @@ use futures_util::future::BoxFuture;
 use http::Response;
 
 use super::body::Payload;
-use super::metrics::RequestCounts;
 use super::request::HealthRequest;
 use crate::endpoint::{Methods, PathPattern, Target};
 use crate::health::Health;
+use crate::metrics::RequestCounts;
 
 /// A handler's answer: ready at once (a kept answer, a 405), or still to come.
 pub(crate) enum Answering {

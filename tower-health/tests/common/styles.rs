@@ -67,6 +67,18 @@ impl Logs {
         String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
     }
 
+    /// The lines containing `needle`, once `count` of them are there or the tasks of this
+    /// current-thread runtime have had a hundred turns to log them.
+    pub async fn wait_for(&self, needle: &str, count: usize) -> Vec<String> {
+        for _ in 0..100 {
+            if self.lines_with(needle).len() >= count {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        self.lines_with(needle)
+    }
+
     /// The lines containing `needle`.
     pub fn lines_with(&self, needle: &str) -> Vec<String> {
         self.text()

@@ -197,14 +197,10 @@ async fn environ_is_always_200_with_the_build_and_application_sections() {
         json!({"version": env!("CARGO_PKG_VERSION"), "conflicts": null})
     );
     assert_eq!(body["libraries"]["postgres"]["version"], "16.2");
-    assert!(
-        body["rust"]["rustc"]
-            .as_str()
-            .unwrap()
-            .starts_with("rustc 1.")
+    assert_eq!(
+        body["rust"],
+        json!({"arch": std::env::consts::ARCH, "os": std::env::consts::OS})
     );
-    assert_eq!(body["rust"]["target"], env!("TOWER_HEALTH_TARGET"));
-    assert!(!env!("TOWER_HEALTH_TARGET").is_empty());
     assert_eq!(body["region"], "eu-west-1");
     assert_eq!(body["pool"], json!({"healthy": true}));
 

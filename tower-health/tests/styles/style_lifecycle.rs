@@ -146,7 +146,7 @@ mod listener {
         // Its other paths are not found; HEAD and 405 as on the layer.
         assert_eq!(get_at(addr, "/").await.status, 404);
         assert_eq!(get_at(addr, "/health/").await.status, 404);
-        assert!(logs.lines_with(NOT_RUNNING).is_empty());
+        assert!(logs.wait_for(NOT_RUNNING, 1).await.is_empty());
 
         listener.shutdown().await;
         assert!(
@@ -154,7 +154,7 @@ mod listener {
             "stopped with the app"
         );
         health.set_state(State::ShuttingDown);
-        assert_eq!(logs.lines_with(NOT_RUNNING).len(), 1);
+        assert_eq!(logs.wait_for(NOT_RUNNING, 1).await.len(), 1);
     }
 
     #[tokio::test]
@@ -190,7 +190,7 @@ mod listener {
             assert!(!listener.is_running());
             assert!(logs.lines_with("Health check serving on").is_empty());
             health.set_state(State::Working);
-            let warned = logs.lines_with(NOT_RUNNING);
+            let warned = logs.wait_for(NOT_RUNNING, 1).await;
             assert_eq!(warned.len(), 1, "{off:?}: {}", logs.text());
             assert!(warned[0].contains("WARN"));
         }
@@ -205,6 +205,6 @@ mod listener {
         let health = Health::new();
         let _server = server(&health).await;
         health.set_state(State::Working);
-        assert!(logs.lines_with(NOT_RUNNING).is_empty());
+        assert!(logs.wait_for(NOT_RUNNING, 1).await.is_empty());
     }
 }

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use crate::health::{BUCKETS, CheckFigures, Figures, Outcome, status_value};
+use super::status_value;
+use crate::format::content_type;
+use crate::health::{BUCKETS, CheckStats, RunOutcome, Stats};
 
 /// Which text format to write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,8 +19,8 @@ pub(crate) enum Exposition {
 impl Exposition {
     pub(crate) fn content_type(self) -> &'static str {
         match self {
-            Exposition::Text => super::content_type::PROMETHEUS_TEXT,
-            Exposition::OpenMetrics => super::content_type::OPEN_METRICS,
+            Exposition::Text => content_type::PROMETHEUS_TEXT,
+            Exposition::OpenMetrics => content_type::OPEN_METRICS,
         }
     }
 
@@ -74,12 +76,12 @@ pub(crate) struct RequestSeries<'a> {
 
 /// Writes every family: the checks', the groups', the service's and the requests'.
 pub(crate) fn write(
-    figures: &Figures,
+    stats: &Stats,
     requests: &[RequestSeries<'_>],
     exposition: Exposition,
 ) -> String {
     let mut out = Writer {
-        out: String::with_capacity(1024 + 1024 * figures.checks.len()),
+        out: String::with_capacity(1024 + 1024 * stats.checks.len()),
         exposition,
     };
     out.family(
@@ -87,7 +89,7 @@ pub(crate) fn write(
         "gauge",
         "The status of each check in each of its groups: 0 pass, 1 warn, 2 fail.",
     );
-    for check in &figures.checks {
+    for check in &stats.checks {
         let Some(status) = check.status else {
             continue;
         };
@@ -104,8 +106,8 @@ pub(crate) fn write(
         "counter",
         "Runs of each check by outcome: pass, warn, fail, timeout, panic.",
     );
-    for check in &figures.checks {
-        for outcome in Outcome::ALL {
+    for check in &stats.checks {
+        for outcome in RunOutcome::ALL {
             out.sample(
                 "tower_health_check_runs_total",
                 &[("check", &check.name), ("outcome", outcome.as_str())],
@@ -118,7 +120,7 @@ pub(crate) fn write(
         "histogram",
         "How long each check's runs took.",
     );
-    for check in &figures.checks {
+    for check in &stats.checks {
         out.histogram(check);
     }
     out.family(
@@ -126,7 +128,7 @@ pub(crate) fn write(
         "gauge",
         "The status of each group at its last complete evaluation: 0 pass, 1 warn, 2 fail.",
     );
-    for (group, status) in &figures.groups {
+    for (group, status) in &stats.groups {
         out.sample(
             "tower_health_group_status",
             &[("group", group)],
@@ -138,7 +140,7 @@ pub(crate) fn write(
         "gauge",
         "The status of the whole service at its last complete evaluation: 0 pass, 1 warn, 2 fail.",
     );
-    if let Some(status) = figures.service {
+    if let Some(status) = stats.service {
         out.sample("tower_health_service_status", &[], status_value(status));
     }
     out.family(
@@ -196,7 +198,7 @@ impl Writer {
         let _ = writeln!(self.out, " {value}");
     }
 
-    fn histogram(&mut self, check: &CheckFigures) {
+    fn histogram(&mut self, check: &CheckStats) {
         const NAME: &str = "tower_health_check_duration_seconds";
         let mut cumulative = 0;
         // `{:?}` writes `1.0`, not `1`: OpenMetrics wants canonical floats in `le`.
@@ -272,8 +274,8 @@ mod tests {
 
     #[test]
     fn families_are_written_with_escaped_labels() {
-        let figures = Figures {
-            checks: vec![CheckFigures {
+        let stats = Stats {
+            checks: vec![CheckStats {
                 name: Arc::from("a \"b\"\\\n"),
                 groups: vec![Arc::from("ready")],
                 status: Some(Status::Warn),
@@ -289,7 +291,7 @@ mod tests {
             code: 503,
             count: 4,
         }];
-        let text = write(&figures, &requests, Exposition::Text);
+        let text = write(&stats, &requests, Exposition::Text);
         for line in [
             r#"tower_health_check_status{check="a \"b\"\\\n",group="ready"} 1"#,
             r#"tower_health_check_runs_total{check="a \"b\"\\\n",outcome="warn"} 2"#,
@@ -309,7 +311,7 @@ mod tests {
             "no sample before the service is evaluated"
         );
         assert!(!text.contains("# EOF"));
-        let open = write(&figures, &requests, Exposition::OpenMetrics);
+        let open = write(&stats, &requests, Exposition::OpenMetrics);
         assert!(open.ends_with("# EOF\n"));
         assert!(open.contains("# TYPE tower_health_requests counter\n"));
         assert!(open.contains("# UNIT tower_health_check_duration_seconds seconds\n"));
