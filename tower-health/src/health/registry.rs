@@ -33,9 +33,10 @@ pub(crate) struct Registry {
     /// Runs longer than this log a warning (`u64::MAX`: never).
     slow_threshold_micros: AtomicU64,
     pub(crate) changes: Changes,
-    /// Bumped whenever something an answer is made of may have changed: a stored result, the
-    /// registry, a group, the state, maintenance, the defaults. An answer rendered at one
-    /// generation is the same bytes while the generation holds (and its results are fresh).
+    /// Bumped whenever anything an evaluation reads may have changed: a stored result, the
+    /// registry, a group, the state, maintenance, the defaults. A plain counter for whatever
+    /// keeps what it made of the registry: what was made at one generation holds while the
+    /// generation does (and its results are fresh).
     generation: AtomicU64,
 }
 

@@ -11,6 +11,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::Layer;
+use tower_health::authorize::IpNet;
 use tower_health::{Check, Details, Endpoint, Exposure, Health, HealthLayer, authorize, preset};
 
 use crate::common::{
@@ -255,7 +256,10 @@ async fn a_bearer_token_raises_the_level_for_its_bearer_only() {
 async fn a_proxy_header_raises_the_level_to_what_it_was_given() {
     let details = Details::new(Exposure::StatusOnly).when(
         Exposure::Names,
-        authorize::header("x-client-verified", "SUCCESS"),
+        authorize::header(
+            http::HeaderName::from_static("x-client-verified"),
+            "SUCCESS",
+        ),
     );
     let server = server(details).await;
     for (headers, names) in [
@@ -299,11 +303,12 @@ async fn serve_with_peer(layer: HealthLayer) -> (SocketAddr, tokio::task::JoinHa
 #[tokio::test]
 async fn the_peer_address_from_hyper_raises_the_level_inside_the_networks() {
     for (networks, shown) in [
-        (["127.0.0.0/8", "::1"], true),
+        (["127.0.0.0/8", "::1/128"], true),
         (["10.0.0.0/8", "fd00::/8"], false),
     ] {
-        let details = Details::new(Exposure::StatusOnly)
-            .when(Exposure::Messages, authorize::peer_in(networks));
+        let nets = networks.map(|network| network.parse::<IpNet>().unwrap());
+        let details =
+            Details::new(Exposure::StatusOnly).when(Exposure::Messages, authorize::peer_in(nets));
         let layer = HealthLayer::new().health(health()).details(details);
         let (addr, task) = serve_with_peer(layer).await;
         let request = Request::get(format!("http://{addr}/health"))
@@ -320,7 +325,7 @@ async fn without_a_peer_address_the_peer_predicate_accepts_nothing() {
     // serve_hyper puts no peer address into requests.
     let details = Details::new(Exposure::StatusOnly).when(
         Exposure::Messages,
-        authorize::peer_in(["0.0.0.0/0", "::/0"]),
+        authorize::peer_in(["0.0.0.0/0", "::/0"].map(|net| net.parse::<IpNet>().unwrap())),
     );
     let server = serve_hyper(
         HealthLayer::new()
@@ -335,7 +340,8 @@ async fn without_a_peer_address_the_peer_predicate_accepts_nothing() {
 #[cfg(feature = "axum")]
 #[tokio::test]
 async fn the_peer_address_from_axum_connect_info_raises_the_level_inside_the_networks() {
-    for (network, shown) in [("127.0.0.1", true), ("192.168.0.0/16", false)] {
+    for (network, shown) in [("127.0.0.1/32", true), ("192.168.0.0/16", false)] {
+        let network = network.parse::<IpNet>().unwrap();
         let details =
             Details::new(Exposure::StatusOnly).when(Exposure::Names, authorize::peer_in([network]));
         let router = axum::Router::new()
