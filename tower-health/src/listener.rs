@@ -55,6 +55,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// Where the standalone listener listens, and whether it runs at all.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ListenerConfig {
     /// Whether it runs.
     pub enabled: bool,
@@ -77,6 +78,7 @@ impl Default for ListenerConfig {
 
 /// A `HEALTH_CHECK_PORT` that is not a port number.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ConfigError {
     value: String,
 }

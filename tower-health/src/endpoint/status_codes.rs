@@ -5,7 +5,19 @@ use http::StatusCode;
 use crate::health::Status;
 
 /// HTTP status codes for each kind of answer.
+///
+/// Start from the defaults (or a preset's codes) and set the fields that differ:
+///
+/// ```
+/// use http::StatusCode;
+/// use tower_health::{HealthLayer, StatusCodes};
+///
+/// let mut codes = StatusCodes::default();
+/// codes.maintenance = StatusCode::SERVICE_UNAVAILABLE;
+/// let layer = HealthLayer::new().status_codes(codes);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatusCodes {
     /// Everything passes (default 200).
     pub pass: StatusCode,

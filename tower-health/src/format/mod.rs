@@ -114,6 +114,7 @@ pub(crate) fn failure_messages(report: &Report) -> String {
 
 /// A written response: status, content type, extra headers and body.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Rendered {
     /// The HTTP status.
     pub status: StatusCode,

@@ -12,6 +12,7 @@ use super::status::Status;
 /// `observedValue`, `observedUnit`, `componentType`, `output`, and extra data for formats that
 /// show it).
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct CheckResult {
     /// Pass, warn or fail.
     pub status: Status,

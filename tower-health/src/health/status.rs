@@ -8,7 +8,9 @@ use serde::Serialize;
 
 /// The outcome of a check, a group or the whole service.
 ///
-/// Ordered from best to worst, so the aggregate of several statuses is their maximum.
+/// Ordered from best to worst, so the aggregate of several statuses is their maximum. The three
+/// levels are health+json's (and every prober's pass, degraded, fail), so a `match` on them is
+/// exhaustive: no level will be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -44,6 +46,7 @@ impl fmt::Display for Status {
 /// [`State::WarmingUp`] first and [`State::Working`] once it serves; from then on readiness
 /// needs `Working` and startup needs `Working` reached once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// No information: the initial state. Gates pass (only py-12f-common's lifecycle answer,
     /// [`Gate::Lifecycle`], fails on it, as that package does).
@@ -77,6 +80,7 @@ impl fmt::Display for State {
 
 /// How the lifecycle [`State`] gates a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Gate {
     /// The state does not matter (liveness).
     None,
@@ -212,6 +216,7 @@ impl Group {
 /// | [`Subject::Group`] | the group's | the group's gate and maintenance |
 /// | [`Subject::Check`] | the checks of that name | nothing |
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Subject {
     /// Every check together.
     Service,

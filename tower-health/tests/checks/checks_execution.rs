@@ -178,13 +178,12 @@ async fn a_panicking_check_fails_and_the_server_keeps_serving() {
 async fn the_panic_status_code_is_configurable() {
     let health = working();
     health.register(Check::new("boom", || async { explode("boom") }));
+    let mut codes = StatusCodes::default();
+    codes.errored = Some(StatusCode::INTERNAL_SERVER_ERROR);
     let server = serve_hyper(
         HealthLayer::new()
             .health(health.clone())
-            .status_codes(StatusCodes {
-                errored: Some(StatusCode::INTERNAL_SERVER_ERROR),
-                ..StatusCodes::default()
-            })
+            .status_codes(codes)
             .layer(common::echo_service()),
     )
     .await;
@@ -537,13 +536,11 @@ async fn the_worst_status_wins_and_non_critical_failures_only_warn() {
 #[tokio::test]
 async fn the_status_code_mapping_is_configurable() {
     let health = working();
-    let codes = StatusCodes {
-        pass: StatusCode::ACCEPTED,
-        warn: StatusCode::from_u16(218).unwrap(),
-        fail: StatusCode::INTERNAL_SERVER_ERROR,
-        unknown_check: StatusCode::GONE,
-        ..StatusCodes::default()
-    };
+    let mut codes = StatusCodes::default();
+    codes.pass = StatusCode::ACCEPTED;
+    codes.warn = StatusCode::from_u16(218).unwrap();
+    codes.fail = StatusCode::INTERNAL_SERVER_ERROR;
+    codes.unknown_check = StatusCode::GONE;
     let server = serve_hyper(
         HealthLayer::new()
             .health(health.clone())

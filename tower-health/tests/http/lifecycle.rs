@@ -262,13 +262,12 @@ async fn maintenance_by_file_follows_the_file_between_requests() {
 #[tokio::test]
 async fn the_maintenance_status_is_configurable() {
     let (health, _, _) = counted();
+    let mut codes = StatusCodes::default();
+    codes.maintenance = StatusCode::SERVICE_UNAVAILABLE;
     let server = serve_hyper(
         HealthLayer::new()
             .health(health.clone())
-            .status_codes(StatusCodes {
-                maintenance: StatusCode::SERVICE_UNAVAILABLE,
-                ..StatusCodes::default()
-            })
+            .status_codes(codes)
             .layer(common::echo_service()),
     )
     .await;

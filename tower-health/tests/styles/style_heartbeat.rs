@@ -31,9 +31,10 @@ fn assert_json(reply: &Reply, status: u16, body: serde_json::Value) {
 /// A heartbeat probe: `(name, ok, data)`, `ok` driven by the switch.
 fn probe(name: &str, switch: &Switch, data: serde_json::Value) -> Check {
     let data = data.as_object().cloned().unwrap_or_default();
-    let with_data = |status| CheckResult {
-        data: data.clone(),
-        ..CheckResult::new(status)
+    let with_data = |status| {
+        let mut result = CheckResult::new(status);
+        result.data = data.clone();
+        result
     };
     switch.check(name, with_data(Status::Pass), with_data(Status::Fail))
 }
