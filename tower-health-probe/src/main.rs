@@ -7,8 +7,8 @@
 //!
 //! Exits 0 healthy, 1 bad arguments, 2 connection failed or timed out, 3 the request failed,
 //! 4 answered but not healthy: grpc_health_probe's codes. The flags are grpc_health_probe's where
-//! they apply; `tower-health-probe -help` lists them. All of it is
-//! `tower_health::probe::cli`, so an application can offer the same as a subcommand.
+//! they apply; `tower-health-probe -help` lists them. All of it is the library's
+//! [`tower_health_probe::cli`], so an application can offer the same as a subcommand.
 
 #![deny(unsafe_code)]
 
@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build();
     match runtime {
-        Ok(runtime) => runtime.block_on(tower_health::probe::cli(std::env::args().skip(1))),
+        Ok(runtime) => runtime.block_on(tower_health_probe::cli(std::env::args().skip(1))),
         Err(e) => {
             eprintln!("error: starting the runtime: {e}");
             ExitCode::from(2)

@@ -1,7 +1,6 @@
 //! The `tower-health-probe` binary, run as a process against real servers on 127.0.0.1: every
 //! exit code for HTTP and gRPC, where it prints, and its arguments.
 
-#[path = "../../tower-health/tests/probe_support/mod.rs"]
 mod probe_support;
 
 use std::sync::Arc;
@@ -76,7 +75,7 @@ async fn http_healthy_prints_to_stdout_and_exits_0() {
     exits_with(0, &PATIENT_HTTP, &[&server.url("/agent")]).await;
     assert_eq!(
         agents.lock().unwrap().as_slice(),
-        [tower_health::probe::Probe::DEFAULT_USER_AGENT]
+        [tower_health_probe::Probe::DEFAULT_USER_AGENT]
     );
     exits_with(
         4,

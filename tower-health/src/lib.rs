@@ -89,8 +89,6 @@ pub mod grpc;
 #[cfg(feature = "listener")]
 pub mod listener;
 pub mod preset;
-#[cfg(feature = "probe")]
-pub mod probe;
 
 pub use drain::Drain;
 pub use endpoint::{Details, Endpoint, StatusCodes};

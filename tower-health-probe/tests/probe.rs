@@ -1,8 +1,6 @@
-//! The probe (`tower_health::probe`) against real servers on 127.0.0.1: services wrapped in
-//! tower-health over HTTP and gRPC, and raw TCP servers that refuse, stay silent, hang up or send
-//! endless bodies. Every exit code is reached for both protocols; the binary's own tests are in
-//! probe/tests/.
-#![cfg(all(feature = "probe", feature = "grpc"))]
+//! The probe library against real servers on 127.0.0.1: services wrapped in tower-health over
+//! HTTP and gRPC, and raw TCP servers that refuse, stay silent, hang up or send endless bodies.
+//! Every exit code is reached for both protocols; the binary's own tests are in tests/cli.rs.
 
 mod probe_support;
 
@@ -11,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use probe_support::{Grpc, HANG, SHORT};
-use tower_health::probe::{Probe, ProbeOutcome, Verdict};
+use tower_health_probe::{Probe, ProbeOutcome, Verdict};
 
 async fn run(probe: Probe) -> ProbeOutcome {
     tokio::time::timeout(HANG * 2, probe.run())

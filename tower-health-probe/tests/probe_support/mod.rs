@@ -1,6 +1,6 @@
 //! Real servers on 127.0.0.1 for the probe's tests: services wrapped in tower-health (HTTP with
 //! `HealthLayer`, gRPC with `GrpcHealth` or `HealthLayer::grpc`) and raw TCP servers that
-//! misbehave on purpose. Shared by tests/probe.rs (the library) and probe/tests/ (the binary).
+//! misbehave on purpose. Shared by tests/probe.rs (the library) and tests/cli.rs (the binary).
 //! Every server stops when its handle is dropped.
 #![allow(dead_code)]
 
@@ -18,8 +18,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_health::grpc::GrpcHealth;
-use tower_health::probe::Probe;
 use tower_health::{Check, Health, HealthLayer, State};
+use tower_health_probe::Probe;
 
 /// A bound on anything that could hang; never a timing assertion.
 pub const HANG: Duration = Duration::from_secs(30);

@@ -3,9 +3,9 @@
 //! examples/docker/Dockerfile).
 //!
 //! ```text
-//! cargo run --example healthcheck --features probe             # serves on 127.0.0.1:3000
-//! cargo run --example healthcheck --features probe -- healthcheck http://127.0.0.1:3000/health/ready
-//! echo $?                                                      # 0 healthy ... 4 unhealthy
+//! cargo run -p tower-health-probe --example healthcheck      # serves on 127.0.0.1:3000
+//! cargo run -p tower-health-probe --example healthcheck -- healthcheck http://127.0.0.1:3000/health/ready
+//! echo $?                                                    # 0 healthy ... 4 unhealthy
 //! ```
 
 use std::process::ExitCode;
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     if args.next().as_deref() == Some("healthcheck") {
         // The same arguments and exit codes as the tower-health-probe binary.
-        return tower_health::probe::cli(args).await;
+        return tower_health_probe::cli(args).await;
     }
     match serve().await {
         Ok(()) => ExitCode::SUCCESS,
@@ -51,7 +51,7 @@ async fn serve() -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}; probe it with:");
     println!(
-        "  cargo run --example healthcheck --features probe -- healthcheck http://127.0.0.1:{port}/health/ready",
+        "  cargo run -p tower-health-probe --example healthcheck -- healthcheck http://127.0.0.1:{port}/health/ready",
         port = addr.port()
     );
     health.set_state(State::Working);

@@ -1,0 +1,114 @@
+//! A health probe for images without curl: GET an HTTP health URL or call a gRPC health service,
+//! and turn the answer into a process exit code.
+//!
+//! Docker's `HEALTHCHECK` and Kubernetes' `exec` probes run a program inside the image, and
+//! distroless or scratch images have no curl. With this crate the application's own binary can
+//! offer `myapp healthcheck`, or the image can carry the `tower-health-probe` binary of this
+//! package, which is the same code. The server need not use tower-health: any HTTP health URL or
+//! `grpc.health.v1` service will do.
+//!
+//! - **HTTP**, judged as the kubelet judges `httpGet`: `GET` over plain HTTP/1.1, healthy when
+//!   200 <= status < 400 (redirects are not followed), at most [`Probe::BODY_LIMIT`] bytes of the
+//!   body read, a `User-Agent` naming the probe, and a one-second timeout by default.
+//! - **gRPC**: `grpc.health.v1.Health/Check` over plain HTTP/2, healthy only on `SERVING`.
+//!
+//! The [`Verdict`]s and their exit codes are those of grpc_health_probe:
+//!
+//! | code | verdict | when |
+//! |---|---|---|
+//! | 0 | [`Healthy`](Verdict::Healthy) | 200–399; `SERVING` |
+//! | 1 | [`BadArguments`](Verdict::BadArguments) | unknown flag, bad duration, invalid URL or address |
+//! | 2 | [`ConnectionFailed`](Verdict::ConnectionFailed) | refused, unreachable, or timed out: HTTP with no complete answer in time; gRPC with no connection in time |
+//! | 3 | [`RequestFailed`](Verdict::RequestFailed) | HTTP: the connection closed or the answer was not HTTP; gRPC: the RPC failed (`NOT_FOUND`, `UNIMPLEMENTED`, ...) or did not finish within the RPC timeout |
+//! | 4 | [`Unhealthy`](Verdict::Unhealthy) | answered, but a status outside 200–399, or not `SERVING` |
+//!
+//! A subcommand in the application's binary is a few lines with [`cli`], which takes
+//! grpc_health_probe's flags (see [`Probe::from_args`]):
+//!
+//! ```no_run
+//! use std::process::ExitCode;
+//!
+//! #[tokio::main]
+//! async fn main() -> ExitCode {
+//!     let mut args = std::env::args().skip(1);
+//!     if args.next().as_deref() == Some("healthcheck") {
+//!         // myapp healthcheck http://127.0.0.1:3000/health/ready
+//!         // myapp healthcheck -addr 127.0.0.1:50051 -service readiness
+//!         return tower_health_probe::cli(args).await;
+//!     }
+//!     // ... serve the application
+//!     ExitCode::SUCCESS
+//! }
+//! ```
+//!
+//! Or build the probe in code:
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use tower_health_probe::{Probe, Verdict};
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() {
+//!     let outcome = Probe::grpc("127.0.0.1:50051")
+//!         .service("readiness")
+//!         .timeout(Duration::from_millis(500))
+//!         .run()
+//!         .await;
+//!     if outcome.verdict() != Verdict::Healthy {
+//!         eprintln!("{outcome}");
+//!     }
+//! }
+//! ```
+//!
+//! The crate has no features. It needs a Tokio runtime (any flavour) with IO and time enabled,
+//! and brings no TLS: the probe asks plain `http://` URLs and plain gRPC only.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(unsafe_code)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    rust_2018_idioms,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::todo,
+    clippy::dbg_macro,
+    clippy::mem_forget,
+    clippy::unused_self,
+    clippy::needless_continue,
+    clippy::needless_borrow,
+    clippy::match_wildcard_for_single_variants,
+    clippy::if_let_mutex,
+    clippy::await_holding_lock,
+    clippy::imprecise_flops,
+    clippy::lossy_float_literal,
+    clippy::rest_pat_in_fully_bound_structs,
+    clippy::fn_params_excessive_bools,
+    clippy::exit,
+    clippy::inefficient_to_string,
+    clippy::linkedlist,
+    clippy::macro_use_imports,
+    clippy::option_option,
+    clippy::verbose_file_reads,
+    clippy::unnested_or_patterns,
+    clippy::str_to_string
+)]
+#![deny(unreachable_pub)]
+
+mod background;
+mod cli;
+mod duration;
+mod grpc;
+mod http;
+mod outcome;
+mod probe;
+mod target;
+
+pub use cli::cli;
+pub use outcome::{ProbeOutcome, Verdict};
+pub use probe::Probe;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
