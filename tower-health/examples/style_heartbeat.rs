@@ -25,7 +25,8 @@ async fn main() -> std::io::Result<()> {
     health.register(Check::new("search", || async {
         CheckResult::fail("no quorum").data("nodes", 3)
     }));
-    let environ = Environ::new(tower_health::build_info!()).section("region", json!("local"));
+    let environ = Environ::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+        .section("region", json!("local"));
     let app = Router::new()
         .route("/", get(|| async { "hello" }))
         .layer(HealthLayer::with_endpoints(OarepoHeartbeat::new().environ(environ)).health(health));

@@ -11,33 +11,6 @@ use super::{Answer, Format, Rendered};
 /// The version of tower-health the service is built with.
 pub(crate) const TOWER_HEALTH_VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The application's crate name and version, captured when the application is built.
-///
-/// Made by [`build_info!`](crate::build_info), which expands in the application's crate.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BuildInfo {
-    /// The crate name (`CARGO_PKG_NAME`).
-    pub name: &'static str,
-    /// The crate version (`CARGO_PKG_VERSION`).
-    pub version: &'static str,
-}
-
-/// The [`BuildInfo`] of the crate that calls it: its `CARGO_PKG_NAME` and `CARGO_PKG_VERSION`.
-///
-/// ```
-/// let info = tower_health::build_info!();
-/// assert_eq!(info.name, env!("CARGO_PKG_NAME"));
-/// ```
-#[macro_export]
-macro_rules! build_info {
-    () => {
-        $crate::format::BuildInfo {
-            name: env!("CARGO_PKG_NAME"),
-            version: env!("CARGO_PKG_VERSION"),
-        }
-    };
-}
-
 type Contributor = Arc<dyn Fn() -> (bool, Map<String, Value>) + Send + Sync>;
 
 /// What the service is built from, as oarepo-heartbeat's environ answers, Rust's way:
@@ -60,7 +33,7 @@ type Contributor = Arc<dyn Fn() -> (bool, Map<String, Value>) + Send + Sync>;
 /// use serde_json::{Map, json};
 /// use tower_health::format::Environ;
 ///
-/// let environ = Environ::new(tower_health::build_info!())
+/// let environ = Environ::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
 ///     .library("postgres", "16.2")
 ///     .section("region", json!("eu-west-1"))
 ///     .contributor(|| (true, Map::from_iter([("pool".to_owned(), json!({"size": 10}))])));
@@ -73,14 +46,15 @@ pub struct Environ {
 }
 
 impl Environ {
-    /// The environ of the application `app` (see [`build_info!`](crate::build_info)).
-    pub fn new(app: BuildInfo) -> Self {
+    /// The environ of the application named `name` at `version`: pass the application's own
+    /// `env!("CARGO_PKG_NAME")` and `env!("CARGO_PKG_VERSION")`, which expand in its crate.
+    pub fn new(name: impl Into<String>, version: impl Into<String>) -> Self {
         Environ {
             libraries: Map::new(),
             sections: Map::new(),
             contributors: Vec::new(),
         }
-        .library(app.name, app.version)
+        .library(name, version)
         .library("tower-health", TOWER_HEALTH_VERSION)
     }
 

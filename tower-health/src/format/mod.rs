@@ -43,7 +43,7 @@ use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, StatusCode};
 
-pub use environ::{BuildInfo, Environ};
+pub use environ::Environ;
 pub use health_json::HealthJson;
 
 pub(crate) use heartbeat::HeartbeatJson;

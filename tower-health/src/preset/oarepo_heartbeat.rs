@@ -20,7 +20,7 @@ use crate::health::{Gate, Group, Subject};
 /// use tower_health::{HealthLayer, preset::OarepoHeartbeat};
 ///
 /// let layer = HealthLayer::with_endpoints(
-///     OarepoHeartbeat::new().environ(Environ::new(tower_health::build_info!())),
+///     OarepoHeartbeat::new().environ(Environ::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))),
 /// );
 /// ```
 #[derive(Clone, Debug)]

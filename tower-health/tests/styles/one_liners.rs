@@ -43,7 +43,8 @@ async fn answered_by(layer: HealthLayer) -> Vec<&'static str> {
 
 #[tokio::test]
 async fn each_one_liner_answers_exactly_its_packages_paths() {
-    let environ = tower_health::format::Environ::new(tower_health::build_info!());
+    let environ =
+        tower_health::format::Environ::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"));
     let cases: Vec<(HealthLayer, Vec<&str>)> = vec![
         (
             HealthLayer::with_endpoints(preset::Kubernetes::new()),
