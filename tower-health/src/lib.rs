@@ -41,8 +41,9 @@
 //!   metrics endpoint ([`HealthLayer::metrics`]);
 //! - [`preset`]: the endpoints of other health-check packages, path for path;
 //! - protocol glue: `grpc` (feature `grpc`), `listener` (feature `listener`), [`Drain`];
-//! - [`checks`]: ready-made checks (manual reports, TCP, HTTP, upstream health, disk, memory,
-//!   PostgreSQL, Redis, TLS certificates, DNS, gRPC).
+//! - [`checks`]: the ready-made checks that need no client crate (manual reports, TCP); those
+//!   that do (HTTP, upstream health, disk, memory, PostgreSQL, Redis, TLS certificates, DNS,
+//!   gRPC) are in the tower-health-checks crate.
 
 #![deny(unsafe_code)]
 #![warn(

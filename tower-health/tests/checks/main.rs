@@ -1,5 +1,5 @@
-//! Running checks: execution, caching, resilience, status watches, logging, and the ready-made
-//! checks against real servers (PostgreSQL and Redis where the test services run).
+//! Running checks: execution, caching, resilience, status watches, logging, and the core's
+//! ready-made checks (manual reports, TCP); the others are tested in tower-health-checks.
 
 #[path = "../common/capture.rs"]
 mod capture;
@@ -9,11 +9,8 @@ mod checks;
 mod common;
 
 mod check_runs;
-mod checks_datastores;
 mod checks_execution;
 mod checks_network;
-mod checks_remote;
-mod checks_system;
 mod logging;
 mod manual;
 #[cfg(feature = "metrics")]

@@ -1,7 +1,7 @@
 //! Ready-made checks: a TCP port, an HTTP endpoint and the disk, behind one `HealthLayer`.
 //!
 //! ```text
-//! cargo run --example checks --features http-check,disk   # PORT defaults to 3000
+//! cargo run -p tower-health-checks --example checks --features http,disk   # PORT defaults to 3000
 //! curl -i http://127.0.0.1:3000/health
 //! ```
 //!
@@ -10,8 +10,9 @@
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use tower_health::checks::{Amount, Disk, Http, Tcp};
+use tower_health::checks::Tcp;
 use tower_health::{Exposure, Health, HealthLayer, State};
+use tower_health_checks::{Amount, Disk, Http};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
-use crate::health::{Check, CheckResult, HealthCheck};
+use tower_health::{Check, CheckResult, HealthCheck};
+
+use crate::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
 
 /// Checks the process's resident memory (`VmRSS`) against its cgroup's memory limit when it has
 /// one (a container's limit: cgroup v2 `memory.max`, v1 `memory.limit_in_bytes`, the lowest on
@@ -19,7 +20,8 @@ use crate::health::{Check, CheckResult, HealthCheck};
 /// `cgroup v1` or `machine`) as data. Component type `system`, default timeout 250 ms.
 ///
 /// ```
-/// use tower_health::{Health, checks::{Amount, Memory}};
+/// use tower_health::Health;
+/// use tower_health_checks::{Amount, Memory};
 ///
 /// Health::new().register(
 ///     Memory::new()

@@ -12,11 +12,11 @@ use tokio_rustls::rustls::client::danger::{
 use tokio_rustls::rustls::crypto::{self, CryptoProvider};
 use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use tokio_rustls::rustls::{self, ClientConfig, DigitallySignedStruct, SignatureScheme};
+use tower_health::{Check, CheckResult, HealthCheck};
 use x509_parser::certificate::X509Certificate;
 use x509_parser::pem::Pem;
 
-use super::{COMPONENT, error_chain, ready_made};
-use crate::health::{Check, CheckResult, HealthCheck};
+use crate::{COMPONENT, error_chain, ready_made};
 
 const DAY: i64 = 24 * 60 * 60;
 
@@ -40,7 +40,8 @@ const DAY: i64 = 24 * 60 * 60;
 ///   checked like any other (the server must still prove it holds the certificate's key).
 ///
 /// ```
-/// use tower_health::{Health, checks::TlsCert};
+/// use tower_health::Health;
+/// use tower_health_checks::TlsCert;
 ///
 /// let health = Health::new();
 /// health.register(TlsCert::pem_file("/etc/ssl/app/fullchain.pem").into_check("app-cert"));

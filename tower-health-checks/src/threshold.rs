@@ -1,6 +1,6 @@
 //! Warn and fail thresholds on amounts of bytes, shared by the disk and memory checks.
 
-use crate::health::{CheckResult, Status};
+use tower_health::{CheckResult, Status};
 
 /// An amount of bytes, absolute or as a share of a total, for the disk and memory thresholds.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
+use tower_health::{Check, CheckResult, HealthCheck};
 
-use super::{DATASTORE, elapsed_ms, error_chain, ready_made};
-use crate::health::{Check, CheckResult, HealthCheck};
+use crate::{DATASTORE, elapsed_ms, error_chain, ready_made};
 
 /// Runs `SELECT 1` through an sqlx [`PgPool`] the application already has: passes when it
 /// answers, fails with the database's error otherwise (never with the connection string or
@@ -18,7 +18,8 @@ use crate::health::{Check, CheckResult, HealthCheck};
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), sqlx::Error> {
-/// use tower_health::{Health, checks::Postgres};
+/// use tower_health::Health;
+/// use tower_health_checks::Postgres;
 ///
 /// let pool = sqlx::PgPool::connect_lazy("postgres://app@db/orders")?;
 /// Health::new().register(Postgres::new(pool).into_check("postgres"));

@@ -4,8 +4,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
-use crate::health::{Check, CheckResult, HealthCheck};
+use tower_health::{Check, CheckResult, HealthCheck};
+
+use crate::{Amount, Bad, OneAtATime, SYSTEM, Thresholds, ready_made};
 
 /// Checks the space available (to the process, not only to root) on the filesystem holding a
 /// path: warns below 10% and fails below 5% unless told otherwise.
@@ -15,7 +16,8 @@ use crate::health::{Check, CheckResult, HealthCheck};
 /// and portable to Windows).
 ///
 /// ```
-/// use tower_health::{Health, checks::{Amount, Disk}};
+/// use tower_health::Health;
+/// use tower_health_checks::{Amount, Disk};
 ///
 /// Health::new().register(
 ///     Disk::new("/var/lib/orders")

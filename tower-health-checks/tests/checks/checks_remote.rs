@@ -12,14 +12,14 @@
 //! Where it is not set they say so on stderr and return. The tests against a server that never
 //! answers need nothing and always run.
 
-#![cfg(any(feature = "tls-check", feature = "dns-check", feature = "grpc-check"))]
+#![cfg(any(feature = "tls", feature = "dns", feature = "grpc"))]
 
 use std::time::Duration;
 
 /// Short enough for a test, long enough for a real exchange on loopback.
 const SHORT: Duration = Duration::from_millis(300);
 
-#[cfg(feature = "tls-check")]
+#[cfg(feature = "tls")]
 mod tls {
     use std::path::PathBuf;
     use std::sync::{Arc, Mutex};
@@ -35,8 +35,8 @@ mod tls {
     use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
     use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
     use tokio_rustls::rustls::sign::CertifiedKey;
-    use tower_health::checks::TlsCert;
     use tower_health::{RunEnd, Status};
+    use tower_health_checks::TlsCert;
 
     use super::SHORT;
     use crate::checks::{closed_port, message, run, silent_listener};
@@ -409,14 +409,14 @@ mod tls {
     }
 }
 
-#[cfg(feature = "dns-check")]
+#[cfg(feature = "dns")]
 mod dns {
     use std::io::Write;
     use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
     use tokio::net::{TcpListener, UdpSocket};
-    use tower_health::checks::Dns;
     use tower_health::{RunEnd, Status};
+    use tower_health_checks::Dns;
 
     use super::SHORT;
     use crate::checks::{message, run};
@@ -581,7 +581,7 @@ mod dns {
     }
 }
 
-#[cfg(feature = "grpc-check")]
+#[cfg(feature = "grpc")]
 mod grpc {
     use std::net::SocketAddr;
     use std::sync::Arc;
@@ -591,9 +591,9 @@ mod grpc {
     use tokio::sync::oneshot;
     use tokio::task::JoinHandle;
     use tonic::transport::Server;
-    use tower_health::checks::Grpc;
     use tower_health::grpc::GrpcHealth;
     use tower_health::{Check, CheckResult, Health, RunEnd, State, Status};
+    use tower_health_checks::Grpc;
 
     use super::SHORT;
     use crate::checks::{closed_port, message, run, silent_listener};

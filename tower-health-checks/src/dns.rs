@@ -13,9 +13,9 @@ use hickory_resolver::name_server::TokioConnectionProvider;
 use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::xfer::Protocol;
+use tower_health::{Check, CheckResult, HealthCheck};
 
-use super::{COMPONENT, elapsed_ms, error_chain, ready_made};
-use crate::health::{Check, CheckResult, HealthCheck};
+use crate::{COMPONENT, elapsed_ms, error_chain, ready_made};
 
 /// Looks a name up (A and AAAA records): passes when it resolves to at least one address, and to
 /// every [expected](Self::expect) address when some are given; fails otherwise.
@@ -32,7 +32,8 @@ use crate::health::{Check, CheckResult, HealthCheck};
 ///
 /// ```
 /// use std::net::{IpAddr, Ipv4Addr};
-/// use tower_health::{Health, checks::Dns};
+/// use tower_health::Health;
+/// use tower_health_checks::Dns;
 ///
 /// Health::new().register(
 ///     Dns::new("db.internal")

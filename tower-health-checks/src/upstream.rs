@@ -8,10 +8,10 @@ use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::Connect;
 use serde_json::Value;
+use tower_health::{Check, CheckResult, HealthCheck, Status};
 
-use super::http::Target;
-use super::{COMPONENT, ready_made, redact};
-use crate::health::{Check, CheckResult, HealthCheck, Status};
+use crate::http::Target;
+use crate::{COMPONENT, ready_made, redact};
 
 /// The most of an upstream's body read; a health+json document is far smaller.
 const BODY_LIMIT: usize = 64 * 1024;
@@ -27,7 +27,8 @@ const OUTPUT_LIMIT: usize = 200;
 /// the latency in `ms`. Component type `component`, default timeout 800 ms.
 ///
 /// ```
-/// use tower_health::{Health, checks::Upstream};
+/// use tower_health::Health;
+/// use tower_health_checks::Upstream;
 ///
 /// Health::new().register(
 ///     Upstream::new("http://inventory.internal/health/ready").into_check("inventory"),

@@ -51,8 +51,8 @@ mod postgres {
     use std::time::Duration;
 
     use sqlx::postgres::PgPoolOptions;
-    use tower_health::checks::Postgres;
     use tower_health::{RunEnd, Status};
+    use tower_health_checks::Postgres;
 
     use super::{password_of, server_url, with_password};
     use crate::checks::{closed_port, message, rendered, run, silent_listener};
@@ -132,8 +132,8 @@ mod redis {
     use std::time::Duration;
 
     use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-    use tower_health::checks::Redis;
     use tower_health::{RunEnd, Status};
+    use tower_health_checks::Redis;
 
     use super::{password_of, server_url, with_password};
     use crate::checks::{closed_port, message, rendered, run, silent_listener};

@@ -4,9 +4,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::ConnectionLike;
+use tower_health::{Check, CheckResult, HealthCheck};
 
-use super::{DATASTORE, elapsed_ms, error_chain, ready_made};
-use crate::health::{Check, CheckResult, HealthCheck};
+use crate::{DATASTORE, elapsed_ms, error_chain, ready_made};
 
 /// Sends `PING` through a `redis` async connection the application already has (a
 /// `ConnectionManager` or a `MultiplexedConnection`; any clonable `ConnectionLike`): passes on
@@ -16,7 +16,8 @@ use crate::health::{Check, CheckResult, HealthCheck};
 ///
 /// ```no_run
 /// # async fn demo() -> redis::RedisResult<()> {
-/// use tower_health::{Health, checks::Redis};
+/// use tower_health::Health;
+/// use tower_health_checks::Redis;
 ///
 /// let client = redis::Client::open("redis://cache.internal/")?;
 /// let connection = client.get_multiplexed_async_connection().await?;

@@ -1,6 +1,6 @@
 //! The HTTP check: does a URL answer GET with a passing status, quickly enough?
 //!
-//! Also the client plumbing the [`Upstream`](super::Upstream) check shares.
+//! Also the client plumbing the `Upstream` check shares.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,9 +12,9 @@ use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::TokioExecutor;
+use tower_health::{Check, CheckResult, HealthCheck};
 
-use super::{COMPONENT, elapsed_ms, error_chain, ready_made, redact};
-use crate::health::{Check, CheckResult, HealthCheck};
+use crate::{COMPONENT, elapsed_ms, error_chain, ready_made, redact};
 
 /// The client every check uses unless given one: plain HTTP, one idle connection per host.
 fn default_client() -> Arc<dyn Get> {
@@ -33,6 +33,8 @@ trait Get: Send + Sync + 'static {
 /// A response: its status and up to the body limit of its body.
 pub(super) struct Fetched {
     pub(super) status: StatusCode,
+    /// Read by the upstream check only; empty for a body limit of 0.
+    #[cfg_attr(not(feature = "upstream"), allow(dead_code))]
     pub(super) body: Bytes,
     pub(super) latency_ms: f64,
 }
@@ -131,7 +133,8 @@ impl std::fmt::Debug for Target {
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_health::{Health, checks::Http};
+/// use tower_health::Health;
+/// use tower_health_checks::Http;
 ///
 /// Health::new().register(
 ///     Http::new("http://payments.internal/ping")

@@ -8,9 +8,9 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
+use tower_health::{Check, CheckResult, HealthCheck};
 
-use super::{COMPONENT, elapsed_ms, error_chain, ready_made, redact};
-use crate::health::{Check, CheckResult, HealthCheck};
+use crate::{COMPONENT, elapsed_ms, error_chain, ready_made, redact};
 
 /// Asks another service's gRPC health service (`grpc.health.v1.Health/Check`) about a service
 /// name: passes on `SERVING`, fails on `NOT_SERVING` (or `UNKNOWN`), on `NOT_FOUND` (the server
@@ -24,7 +24,8 @@ use crate::health::{Check, CheckResult, HealthCheck};
 /// Observes the round trip in `ms`. Component type `component`, default timeout 800 ms.
 ///
 /// ```
-/// use tower_health::{Health, checks::Grpc};
+/// use tower_health::Health;
+/// use tower_health_checks::Grpc;
 ///
 /// Health::new().register(
 ///     Grpc::new("http://ledger.internal:50051")

@@ -5,7 +5,7 @@
 #[cfg(feature = "disk")]
 mod disk {
     use tower_health::Status;
-    use tower_health::checks::{Amount, Disk};
+    use tower_health_checks::{Amount, Disk};
 
     use crate::checks::{message, rendered, run};
 
@@ -96,8 +96,8 @@ mod memory {
     use std::path::Path;
     use std::time::Duration;
 
-    use tower_health::checks::{Amount, Memory, MemoryLimit, MemoryUsage};
     use tower_health::{RunEnd, Status};
+    use tower_health_checks::{Amount, Memory, MemoryLimit, MemoryUsage};
 
     use crate::checks::{message, rendered, run};
 

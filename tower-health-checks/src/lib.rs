@@ -1,0 +1,332 @@
+//! Ready-made checks for [tower-health](tower_health): HTTP endpoints, another service's health,
+//! the disk, the process's memory, PostgreSQL, Redis, TLS certificates, DNS and gRPC health, each
+//! behind a feature of its name with the client crate it needs.
+//!
+//! Each check is a plain value with a builder for its options. It implements
+//! [`HealthCheck`](tower_health::HealthCheck), and `into_check(name)` turns it into a
+//! [`Check`](tower_health::Check) with a sensible default timeout and health+json
+//! `componentType`, registered like any other check (and adjustable like any other: probes,
+//! criticality, another timeout). The checks that need no client crate, `Manual` and `Tcp`, are
+//! in the core, in `tower_health::checks`.
+//!
+//! | check | feature | component type | default timeout |
+//! | --- | --- | --- | --- |
+//! | `Http`: GET a URL, pass on 2xx | `http` | `component` | 800 ms |
+//! | `Upstream`: another service's health+json `status` | `upstream` | `component` | 800 ms |
+//! | `Disk`: free space under a path | `disk` | `system` | 250 ms |
+//! | `Memory`: the process against its cgroup limit or the machine | `memory` | `system` | 250 ms |
+//! | `Postgres`: `SELECT 1` through an sqlx `PgPool` | `postgres` | `datastore` | 500 ms |
+//! | `Redis`: `PING` through a redis async connection | `redis` | `datastore` | 500 ms |
+//! | `TlsCert`: days until a certificate (PEM file or TLS handshake) expires | `tls` | `component` | 800 ms |
+//! | `Dns`: a name resolves, optionally to expected addresses | `dns` | `component` | 800 ms |
+//! | `Grpc`: another service's `grpc.health.v1` `Check` of a service | `grpc` | `component` | 800 ms |
+//!
+//! No feature is on by default; `upstream` turns on `http`. `Amount`, the thresholds of the
+//! disk and memory checks, comes with either of their features.
+//!
+//! Messages say what failed without credentials: URLs are shown as scheme, host and path only
+//! (no user names, passwords, query or fragment), whatever the details policy.
+//!
+//! # Example
+//!
+//! With `tower-health-checks = { version = "0.3", features = ["http", "disk"] }`:
+//!
+// The example needs `http` and `disk`: a doctest with both, shown uncompiled without.
+#![cfg_attr(all(feature = "http", feature = "disk"), doc = "```")]
+#![cfg_attr(not(all(feature = "http", feature = "disk")), doc = "```ignore")]
+//! use std::time::Duration;
+//!
+//! use tower_health::Health;
+//! use tower_health::checks::Tcp;
+//! use tower_health_checks::{Amount, Disk, Http};
+//!
+//! let health = Health::new();
+//! health.register(Tcp::new("db.internal:5432").into_check("database-port"));
+//! health.register(
+//!     Http::new("http://payments.internal/ping")
+//!         .warn_above(Duration::from_millis(250))
+//!         .into_check("payments")
+//!         .non_critical(),
+//! );
+//! health.register(Disk::new("/var/lib/app").fail_below(Amount::gib(1)).into_check("disk"));
+//! ```
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![deny(unsafe_code)]
+#![warn(
+    missing_docs,
+    unreachable_pub,
+    rust_2018_idioms,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::todo,
+    clippy::dbg_macro,
+    clippy::mem_forget,
+    clippy::unused_self,
+    clippy::needless_continue,
+    clippy::needless_borrow,
+    clippy::match_wildcard_for_single_variants,
+    clippy::if_let_mutex,
+    clippy::await_holding_lock,
+    clippy::imprecise_flops,
+    clippy::lossy_float_literal,
+    clippy::rest_pat_in_fully_bound_structs,
+    clippy::fn_params_excessive_bools,
+    clippy::exit,
+    clippy::inefficient_to_string,
+    clippy::linkedlist,
+    clippy::macro_use_imports,
+    clippy::option_option,
+    clippy::verbose_file_reads,
+    clippy::unnested_or_patterns,
+    clippy::str_to_string
+)]
+#![deny(unreachable_pub)]
+
+#[cfg(feature = "http")]
+mod http;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use http::Http;
+
+#[cfg(feature = "upstream")]
+mod upstream;
+#[cfg(feature = "upstream")]
+#[cfg_attr(docsrs, doc(cfg(feature = "upstream")))]
+pub use upstream::Upstream;
+
+#[cfg(any(feature = "disk", feature = "memory"))]
+mod threshold;
+#[cfg(any(feature = "disk", feature = "memory"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "disk", feature = "memory"))))]
+pub use threshold::Amount;
+#[cfg(any(feature = "disk", feature = "memory"))]
+use threshold::{Bad, Thresholds};
+
+#[cfg(feature = "disk")]
+mod disk;
+#[cfg(feature = "disk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "disk")))]
+pub use disk::Disk;
+
+#[cfg(feature = "memory")]
+mod memory;
+#[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
+pub use memory::{Memory, MemoryLimit, MemoryUsage};
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use postgres::Postgres;
+
+#[cfg(feature = "redis")]
+mod redis;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use redis::Redis;
+
+#[cfg(feature = "tls")]
+mod tls;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub use tls::TlsCert;
+
+#[cfg(feature = "dns")]
+mod dns;
+#[cfg(feature = "dns")]
+#[cfg_attr(docsrs, doc(cfg(feature = "dns")))]
+pub use dns::Dns;
+
+#[cfg(feature = "grpc")]
+mod grpc;
+#[cfg(feature = "grpc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
+pub use grpc::Grpc;
+
+/// The README's example, compiled as a doctest.
+#[cfg(all(doctest, feature = "http", feature = "disk"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// The health+json component type of datastores (PostgreSQL, Redis).
+#[cfg(any(feature = "postgres", feature = "redis"))]
+const DATASTORE: &str = "datastore";
+/// The health+json component type of the machine's resources (disk, memory).
+#[cfg(any(feature = "disk", feature = "memory"))]
+const SYSTEM: &str = "system";
+/// The health+json component type of other services and endpoints.
+#[cfg(any(feature = "http", feature = "tls", feature = "dns", feature = "grpc"))]
+const COMPONENT: &str = "component";
+
+/// The [`Check`](tower_health::Check) every check here turns into: one place for the defaults
+/// they share (the core's `Manual` and `Tcp` have the same few lines).
+#[cfg(any(
+    feature = "http",
+    feature = "disk",
+    feature = "memory",
+    feature = "postgres",
+    feature = "redis",
+    feature = "tls",
+    feature = "dns",
+    feature = "grpc"
+))]
+fn ready_made(
+    name: impl Into<std::sync::Arc<str>>,
+    check: impl tower_health::HealthCheck,
+    component_type: &'static str,
+    timeout: std::time::Duration,
+) -> tower_health::Check {
+    tower_health::Check::from_health_check(name, check)
+        .component_type(component_type)
+        .timeout(timeout)
+}
+
+/// Runs blocking reads on tokio's blocking pool one at a time.
+///
+/// A timeout drops the future awaiting a read, not the thread doing it: a read stuck on a hung
+/// mount would otherwise leave one more stuck thread per run until the pool is exhausted. While
+/// the previous read is still pending, a run fails at once instead. Clones share the guard.
+#[cfg(any(feature = "disk", feature = "memory"))]
+#[derive(Clone, Debug, Default)]
+struct OneAtATime(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+#[cfg(any(feature = "disk", feature = "memory"))]
+impl OneAtATime {
+    /// Runs `read` on the blocking pool unless the previous one is still pending; `what` names
+    /// the read in the message of a failure.
+    async fn run<T: Send + 'static>(
+        &self,
+        what: &str,
+        read: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, String> {
+        use std::sync::atomic::Ordering;
+        if self.0.swap(true, Ordering::AcqRel) {
+            return Err(format!("still waiting for the previous {what} to return"));
+        }
+        /// Clears the flag when the read ends, panics, or never runs.
+        struct Done(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(self.0.clone());
+        tokio::task::spawn_blocking(move || {
+            let _done = done;
+            read()
+        })
+        .await
+        .map_err(|e| format!("the {what} stopped: {e}"))
+    }
+}
+
+/// Milliseconds since `started`, to a tenth.
+#[cfg(any(
+    feature = "http",
+    feature = "postgres",
+    feature = "redis",
+    feature = "dns",
+    feature = "grpc"
+))]
+fn elapsed_ms(started: std::time::Instant) -> f64 {
+    (started.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+/// An error and its sources, `outer: inner: innermost`, credentials removed.
+#[cfg(any(
+    feature = "http",
+    feature = "postgres",
+    feature = "redis",
+    feature = "tls",
+    feature = "dns",
+    feature = "grpc"
+))]
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        let inner_text = inner.to_string();
+        // Some errors already repeat their source in their own message.
+        if !text.contains(&inner_text) {
+            text.push_str(": ");
+            text.push_str(&inner_text);
+        }
+        source = inner.source();
+    }
+    redact(&text)
+}
+
+/// `text` with every URL in it cut to its scheme, authority without user information
+/// (`user:password@`) and path: the query and fragment, where tokens are passed, are removed.
+///
+/// Error messages of drivers and clients may repeat the URL they were given; a check's message
+/// must never show credentials.
+#[cfg(any(
+    feature = "http",
+    feature = "postgres",
+    feature = "redis",
+    feature = "tls",
+    feature = "dns",
+    feature = "grpc"
+))]
+fn redact(text: &str) -> String {
+    let ends_at = |text: &str, stop: fn(char) -> bool| text.find(stop).unwrap_or(text.len());
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, after) = rest.split_at(at + 3);
+        out.push_str(before);
+        // The authority ends at the first '/', '?', '#' or whitespace; credentials end at its
+        // last '@'.
+        let end = ends_at(after, |c| matches!(c, '/' | '?' | '#') || c.is_whitespace());
+        let authority = &after[..end];
+        match authority.rfind('@') {
+            Some(at) => out.push_str(&authority[at + 1..]),
+            None => out.push_str(authority),
+        }
+        rest = &after[end..];
+        let path = ends_at(rest, |c| matches!(c, '?' | '#') || c.is_whitespace());
+        out.push_str(&rest[..path]);
+        // The query and fragment run to the next whitespace.
+        rest = &rest[path..];
+        rest = &rest[ends_at(rest, char::is_whitespace)..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(all(
+    test,
+    any(
+        feature = "http",
+        feature = "postgres",
+        feature = "redis",
+        feature = "tls",
+        feature = "dns",
+        feature = "grpc"
+    )
+))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_removes_credentials_from_every_url() {
+        assert_eq!(
+            redact("cannot reach postgres://app:s3cret@db:5432/orders?sslmode=require, retrying"),
+            "cannot reach postgres://db:5432/orders retrying"
+        );
+        assert_eq!(
+            redact("GET https://bot:pw@api.example/v1/status?token=t0k3n&x=1#frag failed"),
+            "GET https://api.example/v1/status failed"
+        );
+        assert_eq!(redact("at http://h?token=t0k3n"), "at http://h");
+        assert_eq!(
+            redact("redis://:p@ss@cache:6379 and http://u:p@h/x"),
+            "redis://cache:6379 and http://h/x"
+        );
+        assert_eq!(redact("no url here"), "no url here");
+        assert_eq!(redact("http://host:80/a@b"), "http://host:80/a@b");
+    }
+}
