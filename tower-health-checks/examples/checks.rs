@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use axum::{Router, routing::get};
 use tower_health::checks::Tcp;
-use tower_health::{Exposure, Health, HealthLayer, State};
+use tower_health::{Exposure, Health, HealthLayer, Lifecycle};
 use tower_health_checks::{Amount, Disk, Http};
 
 #[tokio::main]
@@ -38,13 +38,13 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health.clone())
-            .details(Exposure::Messages),
+            .exposure(Exposure::Messages),
     );
 
     println!("checks example listening on http://{addr}; try:");
     println!("  curl -i http://{addr}/health");
     println!("Ctrl-C stops it.");
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

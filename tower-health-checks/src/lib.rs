@@ -25,7 +25,7 @@
 //! disk and memory checks, comes with either of their features.
 //!
 //! Messages say what failed without credentials: URLs are shown as scheme, host and path only
-//! (no user names, passwords, query or fragment), whatever the details policy.
+//! (no user names, passwords, query or fragment), whatever the exposure policy.
 //!
 //! # Example
 //!

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, Drain, Health, HealthLayer, State};
+use tower_health::{Check, Drain, Health, HealthLayer, Lifecycle};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -54,7 +54,7 @@ async fn serve() -> std::io::Result<()> {
         "  cargo run -p tower-health-probe --example healthcheck -- healthcheck http://127.0.0.1:{port}/health/ready",
         port = addr.port()
     );
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     axum::serve(listener, app)
         .with_graceful_shutdown(Drain::new(health).signal())
         .await

@@ -20,7 +20,7 @@ use http::{Request, Response, StatusCode};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service};
-use tower_health::{Check, Exposure, Health, HealthLayer, State};
+use tower_health::{Check, Exposure, Health, HealthLayer, Lifecycle};
 
 #[path = "../tests/common/in_process.rs"]
 mod in_process;
@@ -41,7 +41,7 @@ fn request(path: &'static str) -> Request<Full<Bytes>> {
 
 /// A layer serving `health`, as an application would configure it.
 fn layer(health: &Health) -> HealthLayer {
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     HealthLayer::new().health(health.clone())
 }
 
@@ -260,7 +260,7 @@ mod answer {
                 true
             }));
         }
-        let mut service = layer(&health).details(Exposure::Messages).layer(App);
+        let mut service = layer(&health).exposure(Exposure::Messages).layer(App);
         answers(bencher, &mut service, "/health", StatusCode::OK);
     }
 }

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, Drain, Health, HealthLayer, State};
+use tower_health::{Check, Drain, Health, HealthLayer, Lifecycle};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -19,7 +19,7 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     health.register(
         Check::new("database", || async {
             // A real service would ping its pool here.
@@ -58,7 +58,7 @@ async fn main() -> std::io::Result<()> {
         .map_or(Drain::DEFAULT_DELAY, Duration::from_secs_f64);
     println!("SIGTERM or Ctrl-C drains for {delay:?}, then stops.");
 
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     axum::serve(listener, app)
         .with_graceful_shutdown(Drain::new(health).delay(delay).signal())
         .await?;

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, Lifecycle};
 
 #[path = "common/serve.rs"]
 mod serve;
@@ -19,7 +19,7 @@ mod serve;
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     // In the readiness probe and in the `database` group.
     health.register(
         Check::new("postgres", || async {
@@ -41,9 +41,9 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health.clone())
-            .details(Exposure::Messages),
+            .exposure(Exposure::Messages),
     );
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let paths = [
         "/health/database",
         "/health/database/postgres",

@@ -21,7 +21,7 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tower::ServiceBuilder;
-use tower_health::{Check, Drain, Health, HealthLayer, State};
+use tower_health::{Check, Drain, Health, HealthLayer, Lifecycle};
 
 async fn hello(
     request: Request<hyper::body::Incoming>,
@@ -39,7 +39,7 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     health.register(
         Check::new("upstream", || async {
             // A real service would call what it depends on.
@@ -75,7 +75,7 @@ async fn main() -> std::io::Result<()> {
     println!("  curl -i --http2-prior-knowledge {base}/health/live");
     println!("SIGTERM or Ctrl-C drains for 5 s, then stops.");
 
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // A client that never finishes its request head is dropped after 5 s.
     builder

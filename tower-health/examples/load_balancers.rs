@@ -26,7 +26,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tower_health::{Check, Drain, Endpoint, Health, HealthLayer, State, StatusCodes};
+use tower_health::{Check, Drain, Endpoint, Health, HealthLayer, Lifecycle, StatusCodes};
 
 /// A check that fails while `{dir}/{name}.down` exists.
 fn switchable(dir: &Path, name: &str) -> Check {
@@ -69,7 +69,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         dir.display()
     );
 
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     Server::builder()
         // HTTP/1.1 for the HTTP health checks, HTTP/2 for gRPC, on the same port.
         .accept_http1(true)

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::{Router, routing::get, routing::post};
-use tower_health::{Check, CheckResult, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Lifecycle};
 
 #[path = "common/serve.rs"]
 mod serve;
@@ -69,7 +69,7 @@ async fn main() -> std::io::Result<()> {
         .route("/", get(|| async { "hello" }))
         .route("/toggle", post(toggle))
         .layer(HealthLayer::new().health(health.clone()).metrics());
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let paths = ["/health/metrics", "/health/ready", "/health"];
     serve::serve(app, 3008, &paths).await
 }

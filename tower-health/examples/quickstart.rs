@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, Lifecycle};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -20,7 +20,7 @@ async fn main() -> std::io::Result<()> {
         .init();
 
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     health.register(
         Check::new("database", || async {
             // A real service would ping its pool here.
@@ -43,7 +43,7 @@ async fn main() -> std::io::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health.clone())
-            .details(Exposure::Messages),
+            .exposure(Exposure::Messages),
     );
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
@@ -62,12 +62,12 @@ async fn main() -> std::io::Result<()> {
     }
     println!("Ctrl-C stops it.");
 
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let drained = health.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
-            drained.set_state(State::ShuttingDown);
+            drained.set_lifecycle(Lifecycle::ShuttingDown);
         })
         .await
 }

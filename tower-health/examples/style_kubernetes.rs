@@ -8,7 +8,7 @@
 mod serve;
 
 use axum::{Router, routing::get};
-use tower_health::{Check, CheckResult, Health, HealthLayer, State, preset::Kubernetes};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Lifecycle, preset::Kubernetes};
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
@@ -17,7 +17,7 @@ async fn main() -> std::io::Result<()> {
     health.register(Check::new("etcd", || async {
         CheckResult::fail("dial tcp 10.0.0.7:2379: connection refused")
     }));
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let app = Router::new()
         .route("/", get(|| async { "hello" }))
         .layer(HealthLayer::with_endpoints(Kubernetes::new()).health(health));

@@ -10,7 +10,7 @@ mod serve;
 
 use axum::{Router, routing::get};
 use tower_health::listener::{HealthListener, ListenerConfig};
-use tower_health::{Health, HealthLayer, State, preset::Py12fCommon};
+use tower_health::{Health, HealthLayer, Lifecycle, preset::Py12fCommon};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -23,11 +23,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         HealthLayer::with_endpoints(Py12fCommon::new("orders")).health(health.clone()),
     )
     .await?;
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     let app = Router::new().route("/", get(|| async { "hello" }));
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     serve::serve(app, 3002, &["/"]).await?;
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     listener.shutdown().await;
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
-use tower_health::{Check, Drain, Health, HealthLayer, State};
+use tower_health::{Check, Drain, Health, HealthLayer, Lifecycle};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
 
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     health.register(
         Check::new("greeter", || async {
             // A real service would check what its handlers depend on.
@@ -50,7 +50,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  grpc_health_probe -addr {addr} -service greeter");
     println!("SIGTERM or Ctrl-C drains for 5 s, then stops.");
 
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     Server::builder()
         .accept_http1(true)
         .layer(HealthLayer::new().health(health.clone()).grpc())

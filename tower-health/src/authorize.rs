@@ -1,4 +1,4 @@
-//! Ready-made predicates for [`Details::when`](crate::Details::when): which requests see more.
+//! Ready-made predicates for [`ExposurePolicy::when`](crate::ExposurePolicy::when): which requests see more.
 //!
 //! Each says what it trusts; none is stronger than that. They combine as closures do:
 //!
@@ -6,7 +6,7 @@
 //! use std::net::{IpAddr, Ipv4Addr};
 //! use http::HeaderName;
 //! use tower_health::authorize::{self, IpNet};
-//! use tower_health::{Details, Exposure, HealthLayer};
+//! use tower_health::{ExposurePolicy, Exposure, HealthLayer};
 //!
 //! fn layer() -> Result<HealthLayer, Box<dyn std::error::Error>> {
 //!     // Names for the cluster's own network; messages only to a proxy's verified clients.
@@ -16,8 +16,8 @@
 //!     ]);
 //!     let proxy = authorize::peer_in(["10.0.5.10/32".parse::<IpNet>()?]);
 //!     let verified = authorize::header(HeaderName::from_static("x-client-verified"), "SUCCESS");
-//!     Ok(HealthLayer::new().details(
-//!         Details::new(Exposure::StatusOnly)
+//!     Ok(HealthLayer::new().exposure(
+//!         ExposurePolicy::new(Exposure::StatusOnly)
 //!             .when(Exposure::Names, internal)
 //!             .when(Exposure::Messages, move |request| proxy(request) && verified(request)),
 //!     ))

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use futures_util::future::{Either, select};
 
-use crate::health::{Health, State};
+use crate::health::{Health, Lifecycle};
 
 /// Graceful drain: the shutdown signal to hand to a server.
 ///
 /// On SIGTERM (what Kubernetes sends to stop a pod), Ctrl-C, or the state being set to
-/// [`State::ShuttingDown`] by the application, [`Drain::signal`] sets the state to shutting down
+/// [`Lifecycle::ShuttingDown`] by the application, [`Drain::signal`] sets the state to shutting down
 /// (readiness fails, gRPC reports `NOT_SERVING` and ends its `Watch` streams), waits the drain
 /// delay so that load balancers and the kubelet notice and stop sending new requests, then
 /// resolves. The server then stops accepting connections and finishes the requests in flight:
@@ -24,7 +24,7 @@ use crate::health::{Health, State};
 /// ```no_run
 /// use std::time::Duration;
 /// use axum::{Router, routing::get};
-/// use tower_health::{Drain, Health, HealthLayer, State};
+/// use tower_health::{Drain, Health, HealthLayer, Lifecycle};
 ///
 /// # async fn run() -> std::io::Result<()> {
 /// let health = Health::new();
@@ -32,7 +32,7 @@ use crate::health::{Health, State};
 ///     .route("/", get(|| async { "hello" }))
 ///     .layer(HealthLayer::new().health(health.clone()));
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
-/// health.set_state(State::Working);
+/// health.set_lifecycle(Lifecycle::Working);
 /// axum::serve(listener, app)
 ///     .with_graceful_shutdown(Drain::new(health).delay(Duration::from_secs(5)).signal())
 ///     .await
@@ -75,7 +75,7 @@ impl Drain {
         self
     }
 
-    /// Does not listen for SIGTERM and Ctrl-C: only `set_state(State::ShuttingDown)` starts the
+    /// Does not listen for SIGTERM and Ctrl-C: only `set_lifecycle(Lifecycle::ShuttingDown)` starts the
     /// drain (for applications that handle signals themselves, and for tests).
     #[must_use]
     pub fn without_signals(mut self) -> Self {
@@ -89,17 +89,19 @@ impl Drain {
     pub async fn signal(self) {
         let trigger = self.triggered().await;
         tracing::info!(trigger, delay = ?self.delay, "shutting down: draining");
-        self.health.set_state(State::ShuttingDown);
+        self.health.set_lifecycle(Lifecycle::ShuttingDown);
         tokio::time::sleep(self.delay).await;
         tracing::info!("drain over: the server stops accepting");
     }
 
     /// Waits for the first trigger; says which.
     async fn triggered(&self) -> &'static str {
-        let mut state = self.health.watch_state();
+        let mut state = self.health.watch_lifecycle();
         let shutting_down = Box::pin(async move {
             // The sender lives in `health`, so this only returns on the state.
-            let _ = state.wait_for(|state| *state == State::ShuttingDown).await;
+            let _ = state
+                .wait_for(|state| *state == Lifecycle::ShuttingDown)
+                .await;
         });
         if !self.signals {
             shutting_down.await;
@@ -151,7 +153,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_state_triggers_the_drain_which_waits_the_delay() {
         let health = Health::new();
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         let drain = tokio::spawn(
             Drain::new(health.clone())
                 .delay(Duration::from_secs(10))
@@ -160,11 +162,11 @@ mod tests {
         );
         tokio::time::sleep(Duration::from_secs(60)).await;
         assert!(!drain.is_finished(), "resolved without a trigger");
-        health.set_state(State::ShuttingDown);
+        health.set_lifecycle(Lifecycle::ShuttingDown);
         tokio::time::sleep(Duration::from_secs(9)).await;
         assert!(!drain.is_finished(), "resolved before the delay");
         tokio::time::sleep(Duration::from_secs(2)).await;
         drain.await.unwrap();
-        assert_eq!(health.state(), State::ShuttingDown);
+        assert_eq!(health.lifecycle(), Lifecycle::ShuttingDown);
     }
 }

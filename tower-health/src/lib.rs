@@ -9,7 +9,7 @@
 //! use axum::{Router, body::Body, routing::get};
 //! use http::{Request, StatusCode};
 //! use tower::ServiceExt;
-//! use tower_health::{Check, Health, HealthLayer, State};
+//! use tower_health::{Check, Health, HealthLayer, Lifecycle};
 //!
 //! let health = Health::new();
 //! health.register(
@@ -17,14 +17,14 @@
 //!         .readiness()
 //!         .timeout(Duration::from_millis(300)),
 //! );
-//! health.set_state(State::WarmingUp);
+//! health.set_lifecycle(Lifecycle::WarmingUp);
 //! let app: Router = Router::new()
 //!     .route("/", get(|| async { "hello" }))
 //!     .layer(HealthLayer::new().health(health.clone()));
 //! let ready = || Request::get("/health/ready").body(Body::empty()).unwrap();
 //! assert_eq!(app.clone().oneshot(ready()).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
 //! // ... once the server listens:
-//! health.set_state(State::Working);
+//! health.set_lifecycle(Lifecycle::Working);
 //! assert_eq!(app.oneshot(ready()).await.unwrap().status(), StatusCode::OK);
 //! # }
 //! ```
@@ -34,7 +34,7 @@
 //!   the registry, groups, evaluation with a result cache and single-flight, background runs,
 //!   thresholds and change events; it knows no HTTP;
 //! - [`format`](mod@format): how an answer is written (health+json by default);
-//! - [`Endpoint`], [`StatusCodes`], [`Details`], [`Exposure`]: what one health path answers and
+//! - [`Endpoint`], [`StatusCodes`], [`ExposurePolicy`], [`Exposure`]: what one health path answers and
 //!   how, and who sees how much of it ([`authorize`]: ready-made predicates);
 //! - [`HealthLayer`], [`HealthService`], [`ResponseFuture`], [`HealthBody`]: the only code that
 //!   sees HTTP requests: routing, parameters, responses, pass-through, and the Prometheus
@@ -92,10 +92,10 @@ pub mod listener;
 pub mod preset;
 
 pub use drain::Drain;
-pub use endpoint::{Details, Endpoint, StatusCodes};
+pub use endpoint::{Endpoint, ExposurePolicy, StatusCodes};
 pub use health::{
-    Change, Check, CheckReport, CheckResult, Exposure, Gate, Group, Health, HealthCheck,
-    IntoCheckResult, Report, RunEnd, State, Status, Subject,
+    Change, Check, CheckResult, CheckRun, Exposure, Gate, Group, Health, HealthCheck,
+    IntoCheckResult, Lifecycle, Report, RunEnd, Status, Subject,
 };
 pub use http::{HealthBody, HealthLayer, HealthService, ResponseFuture};
 

@@ -17,14 +17,14 @@
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use tower_health::listener::{HealthListener, ListenerConfig};
-//! use tower_health::{Health, HealthLayer, State, preset::Py12fCommon};
+//! use tower_health::{Health, HealthLayer, Lifecycle, preset::Py12fCommon};
 //!
 //! let health = Health::new();
 //! let layer = HealthLayer::with_endpoints(Py12fCommon::new("orders")).health(health.clone());
 //! let listener = HealthListener::start(&ListenerConfig::from_env()?, layer).await?;
-//! health.set_state(State::Working);
+//! health.set_lifecycle(Lifecycle::Working);
 //! // ... the application runs ...
-//! health.set_state(State::ShuttingDown);
+//! health.set_lifecycle(Lifecycle::ShuttingDown);
 //! listener.shutdown().await;
 //! # Ok(()) }
 //! ```
@@ -278,7 +278,7 @@ impl<B> Service<Request<B>> for NotFound {
 /// py-12f-common's warning when the application sets the lifecycle state while no listener
 /// serves it (configured off, or stopped), logged for each change until the handle is gone.
 fn warn_on_state_changes(health: &Health) {
-    let mut states = health.watch_state();
+    let mut states = health.watch_lifecycle();
     states.mark_unchanged();
     tokio::spawn(async move {
         while states.changed().await.is_ok() {

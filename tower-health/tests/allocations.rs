@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service};
-use tower_health::{Check, Health, HealthLayer, State};
+use tower_health::{Check, Health, HealthLayer, Lifecycle};
 
 #[path = "common/in_process.rs"]
 mod in_process;
@@ -94,7 +94,7 @@ fn layer_with_checks() -> HealthLayer {
     for name in ["db", "cache", "queue"] {
         health.register(Check::new(name, || async { true }));
     }
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     HealthLayer::new().health(health)
 }
 

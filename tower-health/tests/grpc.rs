@@ -26,7 +26,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tower_health::grpc::GrpcHealth;
-use tower_health::{Check, CheckResult, Drain, Gate, Group, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Drain, Gate, Group, Health, HealthLayer, Lifecycle};
 
 /// A bound on anything that could hang; never a timing assertion.
 const BOUND: Duration = Duration::from_secs(20);
@@ -146,7 +146,7 @@ fn switch(name: &str) -> (Check, Arc<AtomicBool>) {
 
 fn working() -> Health {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health
 }
 
@@ -246,7 +246,7 @@ async fn check_maps_service_names_to_probes_and_checks() {
 async fn check_follows_the_lifecycle_state() {
     for mode in MODES {
         let health = Health::new();
-        health.set_state(State::WarmingUp);
+        health.set_lifecycle(Lifecycle::WarmingUp);
         let server = serve(health.clone(), mode).await;
         let mut client = server.client().await;
         assert_eq!(check(&mut client, "").await, ServingStatus::NotServing);
@@ -259,13 +259,13 @@ async fn check_follows_the_lifecycle_state() {
             ServingStatus::NotServing
         );
         assert_eq!(check(&mut client, "liveness").await, ServingStatus::Serving);
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         assert_eq!(check(&mut client, "startup").await, ServingStatus::Serving);
         assert_eq!(
             check(&mut client, "readiness").await,
             ServingStatus::Serving
         );
-        health.set_state(State::ShuttingDown);
+        health.set_lifecycle(Lifecycle::ShuttingDown);
         for service in ["", "readiness", "liveness", "startup"] {
             assert_eq!(
                 check(&mut client, service).await,
@@ -291,9 +291,9 @@ async fn watch_pushes_state_changes_and_check_flips() {
         assert_eq!(next(&mut db_watch).await, Some(ServingStatus::Serving));
 
         // A state change is pushed; nothing probes in between.
-        health.set_state(State::WarmingUp);
+        health.set_lifecycle(Lifecycle::WarmingUp);
         assert_eq!(next(&mut all).await, Some(ServingStatus::NotServing));
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         assert_eq!(next(&mut all).await, Some(ServingStatus::Serving));
 
         // A check that flips is seen by the periodic re-evaluation, with nobody probing.
@@ -350,7 +350,7 @@ async fn watch_streams_end_on_drain_and_the_server_stops() {
                 }
                 Mode::Service => {
                     builder
-                        .add_service(GrpcHealth::server(grpc_health))
+                        .add_service(GrpcHealth::new(grpc_health))
                         .serve_with_incoming_shutdown(incoming, signal)
                         .await
                 }
@@ -363,7 +363,7 @@ async fn watch_streams_end_on_drain_and_the_server_stops() {
         assert_eq!(next(&mut all).await, Some(ServingStatus::Serving));
         assert_eq!(next(&mut db).await, Some(ServingStatus::Serving));
 
-        health.set_state(State::ShuttingDown);
+        health.set_lifecycle(Lifecycle::ShuttingDown);
         for stream in [&mut all, &mut db] {
             assert_eq!(
                 next(stream).await,
@@ -518,7 +518,7 @@ async fn check_of_an_unknown_name_while_shutting_down_is_not_found() {
         health.register(Check::new("db", || async { true }));
         let server = serve(health.clone(), mode).await;
         let mut client = server.client().await;
-        health.set_state(State::ShuttingDown);
+        health.set_lifecycle(Lifecycle::ShuttingDown);
         assert_eq!(check(&mut client, "db").await, ServingStatus::NotServing);
         let request = HealthCheckRequest {
             service: "nope".into(),
@@ -570,14 +570,14 @@ async fn a_group_is_a_service_name_for_check_and_watch() {
         assert_eq!(check(&mut client, "cache").await, ServingStatus::Serving);
 
         // A declared gate holds the group while warming up.
-        health.add_group(Group::new("database").gate(Gate::Working));
+        health.add_group(Group::new("database").gate(Gate::Ready));
         postgres_up.store(true, Ordering::SeqCst);
-        health.set_state(State::WarmingUp);
+        health.set_lifecycle(Lifecycle::WarmingUp);
         assert_eq!(
             check(&mut client, "database").await,
             ServingStatus::NotServing
         );
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         assert_eq!(check(&mut client, "database").await, ServingStatus::Serving);
         assert_eq!(
             next(&mut database).await,
@@ -700,7 +700,7 @@ async fn list_answers_every_name_as_check_does() {
         assert_eq!(failing, ["", "database", "postgres", "ready"], "{mode:?}");
 
         // Shutting down, every service stops serving.
-        health.set_state(State::ShuttingDown);
+        health.set_lifecycle(Lifecycle::ShuttingDown);
         let listed = list(server.channel().await).await.unwrap();
         assert!(
             listed

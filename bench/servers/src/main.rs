@@ -35,7 +35,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::{Layer, service_fn};
-use tower_health::{Check, Health, HealthLayer, State};
+use tower_health::{Check, Health, HealthLayer, Lifecycle};
 
 /// The bare server's answer: 15 bytes.
 const BODY: &[u8; 15] = br#"{"status":"ok"}"#;
@@ -120,7 +120,7 @@ fn layer(cache: Cache) -> HealthLayer {
     for name in CHECKS {
         health.register(Check::new(name, check).readiness());
     }
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     HealthLayer::new().health(health)
 }
 
@@ -137,10 +137,10 @@ fn twenty() -> HealthLayer {
             health.register(Check::new(name, check).component_type("datastore"));
         }
     }
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     HealthLayer::new()
         .health(health)
-        .details(tower_health::Exposure::Messages)
+        .exposure(tower_health::Exposure::Messages)
 }
 
 fn app() -> Router {

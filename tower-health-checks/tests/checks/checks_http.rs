@@ -190,7 +190,7 @@ mod upstream {
 
     use axum::Router;
     use axum::routing::get;
-    use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State};
+    use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, Lifecycle};
     use tower_health_checks::Upstream;
 
     use super::*;
@@ -215,10 +215,10 @@ mod upstream {
                 }
             }
         }));
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         let router = Router::new()
             .route("/", get(|| async { "app" }))
-            .layer(HealthLayer::new().health(health).details(details));
+            .layer(HealthLayer::new().health(health).exposure(details));
         (serve_axum(router).await, status)
     }
 

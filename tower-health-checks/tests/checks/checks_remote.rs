@@ -274,7 +274,7 @@ mod tls {
         );
     }
 
-    fn message_of(report: &tower_health::CheckReport) -> String {
+    fn message_of(report: &tower_health::CheckRun) -> String {
         message(report).to_owned()
     }
 
@@ -592,7 +592,7 @@ mod grpc {
     use tokio::task::JoinHandle;
     use tonic::transport::Server;
     use tower_health::grpc::GrpcHealth;
-    use tower_health::{Check, CheckResult, Health, RunEnd, State, Status};
+    use tower_health::{Check, CheckResult, Health, Lifecycle, RunEnd, Status};
     use tower_health_checks::Grpc;
 
     use super::SHORT;
@@ -640,7 +640,7 @@ mod grpc {
             }
         }));
         health.set_default_cache_ttl(std::time::Duration::ZERO);
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -658,7 +658,7 @@ mod grpc {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             Server::builder()
-                .add_service(GrpcHealth::server(health))
+                .add_service(GrpcHealth::new(health))
                 .serve_with_incoming_shutdown(incoming, async {
                     let _ = stopped.await;
                 })

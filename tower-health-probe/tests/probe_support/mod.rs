@@ -18,7 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_health::grpc::GrpcHealth;
-use tower_health::{Check, Health, HealthLayer, State};
+use tower_health::{Check, Health, HealthLayer, Lifecycle};
 use tower_health_probe::Probe;
 
 /// A bound on anything that could hang; never a timing assertion.
@@ -66,7 +66,7 @@ pub fn health(up: Arc<AtomicBool>) -> Health {
         .readiness()
         .cache(Duration::ZERO),
     );
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health
 }
 
@@ -133,7 +133,7 @@ pub async fn http_app(up: Arc<AtomicBool>) -> (Server, Agents) {
 /// Who answers the gRPC health protocol.
 #[derive(Clone, Copy, Debug)]
 pub enum Grpc {
-    /// `GrpcHealth::server` added with `add_service`, HTTP/2 only.
+    /// `GrpcHealth::new` added with `add_service`, HTTP/2 only.
     Service,
     /// `HealthLayer::grpc()` on a server that also accepts HTTP/1.1 (as for the kubelet's
     /// `httpGet`), which waits to hear the client before it speaks.
@@ -152,7 +152,7 @@ pub async fn grpc_hanging() -> Server {
     health.register(
         Check::new("hang", std::future::pending::<bool>).timeout(Duration::from_secs(3600)),
     );
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     grpc_serving(health, Grpc::Service).await
 }
 
@@ -168,7 +168,7 @@ async fn grpc_serving(health: Health, how: Grpc) -> Server {
         let served = match how {
             Grpc::Service => {
                 tonic::transport::Server::builder()
-                    .add_service(GrpcHealth::server(health))
+                    .add_service(GrpcHealth::new(health))
                     .serve_with_incoming_shutdown(incoming, stopped)
                     .await
             }
@@ -178,7 +178,7 @@ async fn grpc_serving(health: Health, how: Grpc) -> Server {
                     .layer(HealthLayer::new().health(health).grpc())
                     // Never reached for the health protocol, which the layer answers; were it
                     // reached, every check name would be NOT_FOUND in this empty registry.
-                    .add_service(GrpcHealth::server(Health::new()))
+                    .add_service(GrpcHealth::new(Health::new()))
                     .serve_with_incoming_shutdown(incoming, stopped)
                     .await
             }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
-use super::{Details, Endpoint, PathPattern, StatusCodes};
+use super::{Endpoint, ExposurePolicy, PathPattern, StatusCodes};
 use crate::format::{Format, HealthJson};
 
 /// How the default endpoints answer; set through the layer's builder.
@@ -14,7 +14,7 @@ pub(crate) struct Defaults {
     pub(crate) enabled: bool,
     pub(crate) prefix: String,
     pub(crate) format: Arc<dyn Format>,
-    pub(crate) details: Details,
+    pub(crate) details: ExposurePolicy,
     pub(crate) codes: StatusCodes,
     pub(crate) warn_headers: HeaderMap,
     pub(crate) no_log: bool,
@@ -26,7 +26,7 @@ impl Default for Defaults {
             enabled: true,
             prefix: "/health".to_owned(),
             format: Arc::new(HealthJson::new()),
-            details: Details::default(),
+            details: ExposurePolicy::default(),
             codes: StatusCodes::default(),
             warn_headers: HeaderMap::new(),
             no_log: false,

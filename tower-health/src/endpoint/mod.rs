@@ -1,7 +1,7 @@
 //! Endpoints: one health path and everything about how it answers.
 
 mod defaults;
-mod details;
+mod exposure;
 mod methods;
 mod path;
 mod status_codes;
@@ -12,7 +12,7 @@ use std::sync::Arc;
 use http::Method;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 
-pub use details::Details;
+pub use exposure::ExposurePolicy;
 pub use status_codes::StatusCodes;
 
 pub(crate) use defaults::Defaults;
@@ -47,7 +47,7 @@ pub(crate) enum RunChecks {
 /// # async fn main() {
 /// use http::{Request, StatusCode};
 /// use tower::ServiceExt;
-/// use tower_health::{Check, Details, Endpoint, Exposure, Group, Health, HealthLayer, Subject};
+/// use tower_health::{Check, ExposurePolicy, Endpoint, Exposure, Group, Health, HealthLayer, Subject};
 ///
 /// let health = Health::new();
 /// health.register(Check::new("db", || async { Err::<(), _>("connection refused") }).liveness());
@@ -55,7 +55,7 @@ pub(crate) enum RunChecks {
 /// let layer = HealthLayer::new().health(health).endpoint(
 ///     Endpoint::new("/livez")
 ///         .subject(Subject::group(Group::LIVE))
-///         .details(Details::new(Exposure::StatusOnly).when(
+///         .exposure(ExposurePolicy::new(Exposure::StatusOnly).when(
 ///             Exposure::Messages,
 ///             tower_health::authorize::bearer("operator-token"),
 ///         )),
@@ -79,7 +79,7 @@ pub struct Endpoint {
     pub(crate) methods: Methods,
     pub(crate) codes: StatusCodes,
     pub(crate) warn_headers: HeaderMap,
-    pub(crate) details: Details,
+    pub(crate) details: ExposurePolicy,
     pub(crate) format: Arc<dyn Format>,
     pub(crate) no_log: bool,
 }
@@ -100,7 +100,7 @@ impl Endpoint {
             methods: Methods::get_head(),
             codes: StatusCodes::default(),
             warn_headers: HeaderMap::new(),
-            details: Details::default(),
+            details: ExposurePolicy::default(),
             format: Arc::new(HealthJson::new()),
             no_log: false,
         }
@@ -241,9 +241,9 @@ impl Endpoint {
 
     /// How much of the report each request sees (default
     /// [`Exposure::Names`](crate::Exposure::Names) for all): an [`Exposure`](crate::Exposure),
-    /// or [`Details`] raising it for requests a predicate accepts.
+    /// or [`ExposurePolicy`] raising it for requests a predicate accepts.
     #[must_use]
-    pub fn details(mut self, details: impl Into<Details>) -> Self {
+    pub fn exposure(mut self, details: impl Into<ExposurePolicy>) -> Self {
         self.details = details.into();
         self
     }

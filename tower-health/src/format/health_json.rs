@@ -9,14 +9,14 @@ use serde_json::Value;
 
 use super::content_type::HEALTH_JSON;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::health::CheckReport;
+use crate::health::CheckRun;
 use crate::health::Status;
 
 /// The health+json format (the default).
 ///
 /// `checks` is keyed by check name (name a check `db:responseTime` for a
 /// `component:measurement` key); each entry is an array, so checks sharing a name all show.
-/// `output` appears only on warn and fail, and only where the details policy allows.
+/// `output` appears only on warn and fail, and only where the exposure policy allows.
 ///
 /// ```
 /// use tower_health::format::HealthJson;
@@ -70,7 +70,7 @@ impl HealthJson {
     }
 
     /// Adds each check's last run duration (`duration`, in seconds) to its entry, where the
-    /// details policy allows.
+    /// exposure policy allows.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
@@ -85,7 +85,7 @@ impl HealthJson {
     /// health.register(Check::new("database", || async { true }));
     /// let layer = HealthLayer::new().health(health).format(HealthJson::new().durations());
     /// let get = |details| {
-    ///     let service = tower::ServiceBuilder::new().layer(layer.clone().details(details)).service_fn(
+    ///     let service = tower::ServiceBuilder::new().layer(layer.clone().exposure(details)).service_fn(
     ///         |_: Request<String>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) },
     ///     );
     ///     async move {
@@ -196,14 +196,14 @@ impl Serialize for Body<'_> {
 
 /// `checks`: an array of entries per name, names in sorted order, entries in registration order.
 struct ChecksByName<'a> {
-    checks: &'a [CheckReport],
+    checks: &'a [CheckRun],
     show_messages: bool,
     durations: bool,
 }
 
 impl Serialize for ChecksByName<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut by_name: Vec<&CheckReport> = self.checks.iter().collect();
+        let mut by_name: Vec<&CheckRun> = self.checks.iter().collect();
         // Stable: checks sharing a name keep their registration order.
         by_name.sort_by(|a, b| a.name.cmp(&b.name));
         let mut checks = serializer.serialize_map(Some(by_name.len()))?;
@@ -222,7 +222,7 @@ impl Serialize for ChecksByName<'_> {
 }
 
 struct Entries<'a> {
-    group: &'a [&'a CheckReport],
+    group: &'a [&'a CheckRun],
     show_messages: bool,
     durations: bool,
 }
@@ -245,14 +245,14 @@ impl Serialize for Entries<'_> {
 struct CheckEntry<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     component_type: Option<&'a str>,
-    /// The last run's duration in seconds, where asked for and the details policy allows.
+    /// The last run's duration in seconds, where asked for and the exposure policy allows.
     #[serde(skip_serializing_if = "Option::is_none")]
     duration: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     observed_unit: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     observed_value: Option<&'a Value>,
-    /// The message, only on warn and fail and where the details policy allows.
+    /// The message, only on warn and fail and where the exposure policy allows.
     #[serde(skip_serializing_if = "Option::is_none")]
     output: Option<&'a str>,
     status: &'static str,
@@ -261,7 +261,7 @@ struct CheckEntry<'a> {
 }
 
 impl<'a> CheckEntry<'a> {
-    fn new(check: &'a CheckReport, show_messages: bool) -> Self {
+    fn new(check: &'a CheckRun, show_messages: bool) -> Self {
         let result = &check.result;
         CheckEntry {
             component_type: check.component_type.as_deref(),
@@ -337,10 +337,10 @@ mod tests {
     use http::StatusCode;
 
     use super::*;
-    use crate::health::{CheckResult, Exposure, Report, RunEnd, State};
+    use crate::health::{CheckResult, Exposure, Lifecycle, Report, RunEnd};
 
-    fn check(name: &str, result: CheckResult, component_type: Option<&str>) -> CheckReport {
-        CheckReport {
+    fn check(name: &str, result: CheckResult, component_type: Option<&str>) -> CheckRun {
+        CheckRun {
             name: name.into(),
             component_type: component_type.map(Arc::from),
             critical: true,
@@ -367,7 +367,7 @@ mod tests {
             excluded: Vec::new(),
             unknown_excludes: Vec::new(),
             gate: Some((Status::Fail, "state is warming up".into())),
-            state: State::WarmingUp,
+            state: Lifecycle::WarmingUp,
             fresh_until: None,
         }
     }
@@ -377,7 +377,7 @@ mod tests {
             outcome,
             status,
             status_code: StatusCode::OK,
-            state: State::Working,
+            state: Lifecycle::Working,
             exposure: if show_messages {
                 Exposure::Messages
             } else {
@@ -429,7 +429,7 @@ mod tests {
             excluded: Vec::new(),
             unknown_excludes: Vec::new(),
             gate: None,
-            state: State::Working,
+            state: Lifecycle::Working,
             fresh_until: None,
         };
         for format in formats() {

@@ -12,7 +12,7 @@ use crate::health::Status;
 /// fails, and the result's [`data`](crate::CheckResult::data). `ok` overwrites a `status` key in
 /// the data; when two checks share a name the later one's entry is kept, while the top-level
 /// status is still the AND of all. A check is ok unless it fails; the top-level status is ok
-/// unless the aggregate fails. Where the details policy allows, a failing check's message is
+/// unless the aggregate fails. Where the exposure policy allows, a failing check's message is
 /// added as `message` (unless its data has one).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct HeartbeatJson;

@@ -13,7 +13,7 @@ use crate::health::Status;
 /// check (`[+]db ok`, `[+]db excluded: ok`, a `warn:` line for excludes that match nothing) and
 /// `livez check passed`; on failure always the lines, `[-]db failed: reason withheld` and
 /// `livez check failed`. The reason is shown instead of `reason withheld` only where the
-/// details policy allows. A single-check endpoint ([`KubernetesText::single`]) answers `ok` or
+/// exposure policy allows. A single-check endpoint ([`KubernetesText::single`]) answers `ok` or
 /// `internal server error: REASON`.
 #[derive(Clone, Debug)]
 pub(crate) struct KubernetesText {

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::content_type::JSON_UTF8;
 use super::{Answer, Format, Rendered};
-use crate::health::State;
+use crate::health::Lifecycle;
 
 /// The lifecycle state as py-12f-common writes it:
 /// `{"status", "notes": [..], "serviceId": "get-health", "description": "Returns the health of
@@ -23,13 +23,13 @@ impl LifecycleJson {
     }
 
     /// The note for `state`.
-    pub(crate) fn note(state: State) -> &'static str {
+    pub(crate) fn note(state: Lifecycle) -> &'static str {
         match state {
-            State::Working => "Service is running",
-            State::WarmingUp | State::ShuttingDown => {
+            Lifecycle::Working => "Service is running",
+            Lifecycle::WarmingUp | Lifecycle::ShuttingDown => {
                 "Service is not healthy, it is warming up or shutting down"
             }
-            State::Unknown => "No information about the service",
+            Lifecycle::Unknown => "No information about the service",
         }
     }
 }

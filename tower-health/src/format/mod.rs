@@ -52,7 +52,7 @@ pub(crate) use lifecycle::LifecycleJson;
 pub(crate) use plain::{PlainText, STATUS_KEY};
 pub(crate) use problem::ProblemJson;
 
-use crate::health::{Exposure, Report, State, Status};
+use crate::health::{Exposure, Lifecycle, Report, Status};
 
 /// What the endpoint found, for a format to write.
 #[derive(Clone, Copy, Debug)]
@@ -77,8 +77,8 @@ pub struct Answer<'a> {
     /// The HTTP status the endpoint's status mapping chose.
     pub status_code: StatusCode,
     /// The lifecycle state when the request came.
-    pub state: State,
-    /// How much this request may see (the endpoint's [`Details`](crate::Details)). At
+    pub state: Lifecycle,
+    /// How much this request may see (the endpoint's [`ExposurePolicy`](crate::ExposurePolicy)). At
     /// [`Exposure::StatusOnly`] the report a format is given has no checks, excludes or
     /// other names in it already; at [`Exposure::Names`] a format leaves messages out.
     pub exposure: Exposure,

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::content_type::TEXT_PLAIN;
 use super::{Answer, Format, Outcome, Rendered};
-use crate::health::CheckReport;
+use crate::health::CheckRun;
 use crate::health::Status;
 
 /// The data key holding a check's own status string (see
@@ -26,7 +26,7 @@ pub(crate) struct PlainText;
 
 impl PlainText {
     /// The status string of a check: the one it reported, else `OK` or `ERROR`.
-    pub(crate) fn status_of(check: &CheckReport) -> &str {
+    pub(crate) fn status_of(check: &CheckRun) -> &str {
         match check.result.data.get(STATUS_KEY) {
             Some(Value::String(status)) => status,
             _ if check.status() == Status::Pass => "OK",

@@ -72,7 +72,7 @@ mod tests {
     use tonic_health::pb::health_check_response::ServingStatus;
 
     use super::*;
-    use crate::health::{Check, State};
+    use crate::health::{Check, Lifecycle};
 
     fn statuses(answer: &HealthListResponse) -> Vec<(&str, ServingStatus)> {
         let mut statuses: Vec<_> = answer
@@ -87,7 +87,7 @@ mod tests {
     #[tokio::test]
     async fn lists_the_service_every_group_and_every_check_as_check_answers_them() {
         let health = Health::new();
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         health.register(
             Check::new("db", || async { true })
                 .readiness()

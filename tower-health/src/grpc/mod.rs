@@ -17,7 +17,7 @@
 //! `NOT_FOUND` for `Check` and `SERVICE_UNKNOWN` for `Watch`. `List` answers every name `Check`
 //! knows (`""`, every group by its own name, every check) with what `Check` would answer for it,
 //! or `RESOURCE_EXHAUSTED` when there are more than 100 (gRFC A90). While the state is
-//! [`State::ShuttingDown`] every service is `NOT_SERVING` and `Watch` streams end after saying so,
+//! [`Lifecycle::ShuttingDown`] every service is `NOT_SERVING` and `Watch` streams end after saying so,
 //! so they do not hold up a graceful shutdown. Maintenance mode is an HTTP answer only: gRPC keeps
 //! reporting the checks.
 //!
@@ -38,8 +38,8 @@
 //!     // The layer answers the HTTP paths and, with `grpc()`, the gRPC protocol ...
 //!     .layer(HealthLayer::new().health(health.clone()).grpc())
 //!     // ... or, without `grpc()`, add the protocol as a service of its own:
-//!     // .add_service(GrpcHealth::server(health.clone()))
-//! #   .add_service(GrpcHealth::server(health.clone()))
+//!     // .add_service(GrpcHealth::new(health.clone()))
+//! #   .add_service(GrpcHealth::new(health.clone()))
 //!     .serve("127.0.0.1:50051".parse()?)
 //!     .await?;
 //! # Ok(()) }
@@ -61,7 +61,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health as HealthRpc, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
-use crate::health::{Health, State, Status, Subject};
+use crate::health::{Health, Lifecycle, Status, Subject};
 use watch::{Rounds, Watcher};
 
 /// The path prefix of the protocol's methods.
@@ -103,11 +103,6 @@ impl GrpcHealth {
         }
     }
 
-    /// The service of [`GrpcHealth::new`], ready for `add_service`.
-    pub fn server(health: Health) -> GrpcHealth {
-        Self::new(health)
-    }
-
     /// How often open `Watch` streams re-evaluate their services (one round for all streams), so
     /// that a check that flips is reported even when nothing else runs it. A zero interval is
     /// taken as one millisecond.
@@ -140,7 +135,7 @@ impl fmt::Debug for GrpcHealth {
 /// The status of `subject` now, evaluated; `None` when it names no check. The one evaluation
 /// behind `Check` and every `Watch` message.
 async fn status_of(health: &Health, subject: &Subject) -> Option<ServingStatus> {
-    if health.state() == State::ShuttingDown {
+    if health.lifecycle() == Lifecycle::ShuttingDown {
         let known = match subject {
             Subject::Check(name) => health.checks().iter().any(|check| check.name() == &**name),
             Subject::Service | Subject::Group(_) => true,

@@ -10,7 +10,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tonic_health::pb::health_check_response::ServingStatus;
 
 use super::{GrpcHealth, status_of};
-use crate::health::{Health, State, Status, Subject};
+use crate::health::{Health, Lifecycle, Status, Subject};
 
 /// The re-evaluation rounds shared by the `Watch` streams of one [`GrpcHealth`].
 #[derive(Default)]
@@ -42,7 +42,7 @@ impl Rounds {
     /// Re-evaluates every watched service, unless a round started at or after `since`, or the
     /// service is shutting down (when every status is known without running anything).
     async fn run(&self, health: &Health, since: Option<Instant>) {
-        if health.state() == State::ShuttingDown {
+        if health.lifecycle() == Lifecycle::ShuttingDown {
             return;
         }
         let mut last = self.last.lock().await;
@@ -91,7 +91,7 @@ pub(super) struct Watcher {
     grpc: GrpcHealth,
     subject: Subject,
     recorded: watch::Receiver<Option<Status>>,
-    state: watch::Receiver<State>,
+    state: watch::Receiver<Lifecycle>,
     rounds: watch::Receiver<u64>,
     /// Woken by or after a round, which has evaluated the service already.
     after_round: bool,
@@ -105,7 +105,7 @@ impl Watcher {
     pub(super) fn new(grpc: GrpcHealth, subject: Subject) -> Self {
         // Subscribed before the first evaluation, so no change after it is missed.
         let recorded = grpc.health.watch(subject.clone());
-        let state = grpc.health.watch_state();
+        let state = grpc.health.watch_lifecycle();
         let rounds = grpc.rounds.done.subscribe();
         let mut ticks = tokio::time::interval_at(Instant::now() + grpc.interval, grpc.interval);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -145,7 +145,7 @@ impl Watcher {
     }
 
     fn shutting_down(&mut self) -> bool {
-        *self.state.borrow_and_update() == State::ShuttingDown
+        *self.state.borrow_and_update() == Lifecycle::ShuttingDown
     }
 
     /// The status to report now, evaluated as `Check` evaluates it: a recorded change only says

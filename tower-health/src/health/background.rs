@@ -15,7 +15,7 @@ use super::registry::Registry;
 use super::report::RunEnd;
 use super::run::Runner;
 use super::state::CheckState;
-use super::status::State;
+use super::status::Lifecycle;
 
 /// Starts the background task of `check` unless it runs already, the check is not a background
 /// check, the service is shutting down or there is no tokio runtime here.
@@ -25,7 +25,7 @@ pub(crate) fn start(registry: &Arc<Registry>, check: &Check) {
     }
     let mut inner = check.state.lock();
     if inner.task.as_ref().is_some_and(|task| !task.is_finished())
-        || registry.state() == State::ShuttingDown
+        || registry.lifecycle() == Lifecycle::ShuttingDown
     {
         return;
     }
@@ -40,7 +40,7 @@ pub(crate) fn start(registry: &Arc<Registry>, check: &Check) {
         wake: check.policy.wake.clone(),
         initial_delay: check.policy.initial_delay,
     };
-    let lifecycle = registry.watch_state();
+    let lifecycle = registry.watch_lifecycle();
     inner.task = Some(runtime.spawn(task.run(lifecycle)).abort_handle());
 }
 
@@ -64,9 +64,9 @@ struct Task {
 }
 
 impl Task {
-    async fn run(self, mut lifecycle: watch::Receiver<State>) {
+    async fn run(self, mut lifecycle: watch::Receiver<Lifecycle>) {
         // Ends when the state becomes ShuttingDown or the last handle (the sender) is dropped.
-        let stopped = lifecycle.wait_for(|state| *state == State::ShuttingDown);
+        let stopped = lifecycle.wait_for(|state| *state == Lifecycle::ShuttingDown);
         let work = Box::pin(self.work());
         let stopped = Box::pin(stopped);
         if let Either::Right(_) = select(work, stopped).await {

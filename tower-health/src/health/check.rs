@@ -304,10 +304,10 @@ impl Check {
     /// Each run is bounded by the check's timeout.
     ///
     /// The task starts when the check is registered inside a tokio runtime (else at the next
-    /// [`Health::set_state`](crate::Health::set_state) made inside one; answering a probe never
+    /// [`Health::set_lifecycle`](crate::Health::set_lifecycle) made inside one; answering a probe never
     /// starts work), publishes each new status as a [`Change`](crate::Change) without waiting
     /// for a probe, and stops when the check is deregistered or replaced, when the state
-    /// becomes [`State::ShuttingDown`](crate::State::ShuttingDown) (setting another state
+    /// becomes [`Lifecycle::ShuttingDown`](crate::Lifecycle::ShuttingDown) (setting another state
     /// restarts it), or when the last [`Health`](crate::Health) handle is dropped.
     #[must_use]
     pub fn background(mut self, interval: Duration) -> Self {

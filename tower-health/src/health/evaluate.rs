@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::check::Check;
 use super::registry::Registry;
-use super::report::{CheckReport, Report, RunEnd};
+use super::report::{CheckRun, Report, RunEnd};
 use super::result::CheckResult;
 use super::run::{joined, now_or_started};
 use super::state::FinishedRun;
@@ -102,12 +102,12 @@ pub(crate) async fn evaluate(registry: &Arc<Registry>, selection: &Selection) ->
             to_run.push(check);
         }
     }
-    let state = registry.state();
+    let state = registry.lifecycle();
     let gate = selection.gate.verdict(state, registry.has_started());
     let (checks, fresh_until) = run_selected(registry, &to_run, &selection.subject).await;
     let status = checks
         .iter()
-        .map(CheckReport::contribution)
+        .map(CheckRun::contribution)
         .chain(gate.as_ref().map(|(status, _)| *status))
         .max()
         .unwrap_or(Status::Pass);
@@ -135,7 +135,7 @@ async fn run_selected(
     registry: &Arc<Registry>,
     checks: &[&Check],
     subject: &Subject,
-) -> (Vec<CheckReport>, Option<Instant>) {
+) -> (Vec<CheckRun>, Option<Instant>) {
     let now = Instant::now();
     let mut fresh_until = None;
     let mut until = |check: &Check, run: &FinishedRun| {
@@ -170,7 +170,7 @@ async fn run_selected(
         (index, joined(registry, check, wait).await)
     }))
     .await;
-    let runs: Vec<CheckReport> = runs
+    let runs: Vec<CheckRun> = runs
         .into_iter()
         .map(|(index, run)| {
             until(checks[index], &run);
@@ -197,8 +197,8 @@ fn background_result(check: &Check, subject: &Subject) -> Arc<FinishedRun> {
         .unwrap_or_else(|| Arc::new(not_yet_run(subject)))
 }
 
-fn check_report(check: &Check, run: &FinishedRun) -> CheckReport {
-    CheckReport {
+fn check_report(check: &Check, run: &FinishedRun) -> CheckRun {
+    CheckRun {
         component_type: run
             .result
             .component_type
@@ -313,7 +313,7 @@ mod tests {
         let live = health.evaluate(&Subject::group(Group::LIVE)).await.unwrap();
         assert_eq!(names(&live), ["disk"]);
 
-        health.set_state(crate::State::WarmingUp);
+        health.set_lifecycle(crate::Lifecycle::WarmingUp);
         let ready = health
             .evaluate(&Subject::group(Group::READY))
             .await
@@ -321,7 +321,7 @@ mod tests {
         assert_eq!(ready.status, Status::Fail, "readiness is gated");
         let database = health.evaluate(&Subject::group("database")).await.unwrap();
         assert_eq!(database.status, Status::Warn, "an undeclared group is not");
-        health.add_group(crate::Group::new("database").gate(Gate::Working));
+        health.add_group(crate::Group::new("database").gate(Gate::Ready));
         let database = health.evaluate(&Subject::group("database")).await.unwrap();
         assert_eq!(database.status, Status::Fail, "a declared gate applies");
 

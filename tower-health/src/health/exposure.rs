@@ -14,7 +14,7 @@
 ///   name checks accordingly where the endpoint is public.
 /// - [`Exposure::Messages`]: also the message of every check that is not passing: error texts
 ///   that often carry hostnames, ports, IP addresses, user names, library versions and file
-///   paths. Only for requests that [`Details::when`](crate::Details::when) authorizes, or endpoints nobody outside
+///   paths. Only for requests that [`ExposurePolicy::when`](crate::ExposurePolicy::when) authorizes, or endpoints nobody outside
 ///   the cluster can reach.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]

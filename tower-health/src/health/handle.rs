@@ -14,19 +14,19 @@ use super::check::Check;
 use super::evaluate::{Selection, evaluate};
 use super::registry::Registry;
 use super::report::Report;
-use super::status::{Group, State, Status, Subject};
+use super::status::{Group, Lifecycle, Status, Subject};
 
 /// A cheap, cloneable handle to the checks, groups and state of one service.
 ///
 /// Every clone sees the same registry and state; changes take effect on the next probe.
 ///
 /// ```
-/// use tower_health::{Check, Health, State};
+/// use tower_health::{Check, Health, Lifecycle};
 ///
 /// let health = Health::new();
 /// health.register(Check::new("cache", || async { true }).liveness());
-/// health.set_state(State::Working);
-/// assert_eq!(health.state(), State::Working);
+/// health.set_lifecycle(Lifecycle::Working);
+/// assert_eq!(health.lifecycle(), Lifecycle::Working);
 /// health.deregister("cache");
 /// assert!(health.checks().is_empty());
 /// ```
@@ -57,7 +57,7 @@ impl Health {
     /// slow health indicators.
     pub const DEFAULT_SLOW_THRESHOLD: Duration = Duration::from_secs(10);
 
-    /// An empty registry in the [`State::Unknown`] state, where the gates step aside: until the
+    /// An empty registry in the [`Lifecycle::Unknown`] state, where the gates step aside: until the
     /// application sets a state, the checks alone decide every answer.
     pub fn new() -> Self {
         Health {
@@ -128,27 +128,27 @@ impl Health {
     }
 
     /// The current lifecycle state.
-    pub fn state(&self) -> State {
-        self.registry.state()
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.registry.lifecycle()
     }
 
     /// Sets the lifecycle state; any transition is allowed and takes effect on the next probe.
     ///
-    /// Leaving [`State::ShuttingDown`] restarts the background checks it stopped, as does any
+    /// Leaving [`Lifecycle::ShuttingDown`] restarts the background checks it stopped, as does any
     /// call inside a tokio runtime for background checks registered outside one.
-    pub fn set_state(&self, state: State) {
-        let old = self.registry.replace_state(state);
+    pub fn set_lifecycle(&self, state: Lifecycle) {
+        let old = self.registry.replace_lifecycle(state);
         if old != state {
             tracing::info!(from = %old, to = %state, "service state changed");
         }
-        if state != State::ShuttingDown {
+        if state != Lifecycle::ShuttingDown {
             background::start_all(&self.registry);
         }
     }
 
     /// A receiver that sees every state change.
-    pub fn watch_state(&self) -> watch::Receiver<State> {
-        self.registry.watch_state()
+    pub fn watch_lifecycle(&self) -> watch::Receiver<Lifecycle> {
+        self.registry.watch_lifecycle()
     }
 
     /// Switches maintenance mode on or off.
@@ -328,7 +328,7 @@ impl Health {
 impl fmt::Debug for Health {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Health")
-            .field("state", &self.state())
+            .field("lifecycle", &self.lifecycle())
             .field("checks", &self.checks().len())
             .field("maintenance", &self.in_maintenance())
             .finish()

@@ -35,9 +35,9 @@ pub use changes::Change;
 pub use check::{Check, HealthCheck};
 pub use exposure::Exposure;
 pub use handle::Health;
-pub use report::{CheckReport, Report, RunEnd};
+pub use report::{CheckRun, Report, RunEnd};
 pub use result::{CheckResult, IntoCheckResult};
-pub use status::{Gate, Group, State, Status, Subject};
+pub use status::{Gate, Group, Lifecycle, Status, Subject};
 
 pub(crate) use evaluate::Selection;
 #[cfg(feature = "metrics")]

@@ -13,14 +13,14 @@ use tokio::sync::{Semaphore, watch};
 use super::changes::{Changes, Seen};
 use super::check::Check;
 use super::stats::{CheckStats, Stats};
-use super::status::{Gate, Group, State, Subject};
+use super::status::{Gate, Group, Lifecycle, Subject};
 
 /// See the [module docs](self).
 pub(crate) struct Registry {
     checks: RwLock<Registered>,
     /// Declared groups, the built-in ones first.
     groups: RwLock<Arc<[Group]>>,
-    state: watch::Sender<State>,
+    state: watch::Sender<Lifecycle>,
     reached_working: AtomicBool,
     /// Whether the state is shutting down, read on every pass-through request without a lock.
     shutting_down: AtomicBool,
@@ -76,7 +76,7 @@ impl Registry {
         Registry {
             checks: RwLock::default(),
             groups: RwLock::new(Arc::from(Group::built_in().to_vec())),
-            state: watch::Sender::new(State::Unknown),
+            state: watch::Sender::new(Lifecycle::Unknown),
             reached_working: AtomicBool::new(false),
             shutting_down: AtomicBool::new(false),
             maintenance: AtomicBool::new(false),
@@ -182,7 +182,7 @@ impl Registry {
     /// How `subject` is gated, and whether maintenance mode answers it.
     pub(crate) fn gate_of(&self, subject: &Subject) -> (Gate, bool) {
         match subject {
-            Subject::Service => (Gate::Working, true),
+            Subject::Service => (Gate::Ready, true),
             Subject::Group(name) => {
                 let groups = self.groups.read().unwrap_or_else(|e| e.into_inner());
                 match groups.iter().find(|group| *group.name == **name) {
@@ -195,28 +195,28 @@ impl Registry {
         }
     }
 
-    pub(crate) fn state(&self) -> State {
+    pub(crate) fn lifecycle(&self) -> Lifecycle {
         *self.state.borrow()
     }
 
     /// Sets the state; returns the one before.
-    pub(crate) fn replace_state(&self, state: State) -> State {
-        if state == State::Working {
+    pub(crate) fn replace_lifecycle(&self, state: Lifecycle) -> Lifecycle {
+        if state == Lifecycle::Working {
             self.reached_working.store(true, Ordering::Relaxed);
         }
         self.shutting_down
-            .store(state == State::ShuttingDown, Ordering::Relaxed);
+            .store(state == Lifecycle::ShuttingDown, Ordering::Relaxed);
         let old = self.state.send_replace(state);
         self.changed();
         old
     }
 
-    /// Whether the state is [`State::ShuttingDown`], without taking the state's lock.
+    /// Whether the state is [`Lifecycle::ShuttingDown`], without taking the state's lock.
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn watch_state(&self) -> watch::Receiver<State> {
+    pub(crate) fn watch_lifecycle(&self) -> watch::Receiver<Lifecycle> {
         self.state.subscribe()
     }
 

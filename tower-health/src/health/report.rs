@@ -1,4 +1,4 @@
-//! What an evaluation found: a [`Report`] of [`CheckReport`]s.
+//! What an evaluation found: a [`Report`] of [`CheckRun`]s.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -6,7 +6,7 @@ use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
 
 use super::result::CheckResult;
-use super::status::{State, Status};
+use super::status::{Lifecycle, Status};
 
 /// How a run of a check ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +28,7 @@ pub enum RunEnd {
 /// The result of one check, with when and how it ran.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
-pub struct CheckReport {
+pub struct CheckRun {
     /// The check's name.
     pub name: Arc<str>,
     /// The result's component type, else the check's.
@@ -45,7 +45,7 @@ pub struct CheckReport {
     pub end: RunEnd,
 }
 
-impl CheckReport {
+impl CheckRun {
     /// The check's own status.
     pub fn status(&self) -> Status {
         self.result.status
@@ -67,7 +67,7 @@ pub struct Report {
     /// The aggregate: the worst of the checks' contributions and the lifecycle gate.
     pub status: Status,
     /// Each check that ran, in registration order.
-    pub checks: Vec<CheckReport>,
+    pub checks: Vec<CheckRun>,
     /// Names the request excluded from the run.
     pub excluded: Vec<Arc<str>>,
     /// Names the request asked to exclude that matched no check.
@@ -75,7 +75,7 @@ pub struct Report {
     /// The lifecycle gate's verdict when it is not passing, with the reason.
     pub gate: Option<(Status, String)>,
     /// The lifecycle state the gate judged (read once, so a format's notes match the status).
-    pub state: State,
+    pub state: Lifecycle,
     /// Until when every result in the report is fresh (`None`: no result goes stale, as a
     /// background check's does not).
     pub(crate) fresh_until: Option<Instant>,

@@ -16,7 +16,7 @@ use super::status::Status;
 pub struct CheckResult {
     /// Pass, warn or fail.
     pub status: Status,
-    /// Why: shown only where the details policy allows, always logged.
+    /// Why: shown only where the exposure policy allows, always logged.
     pub message: Option<String>,
     /// A measurement, such as a latency or a free byte count.
     pub observed_value: Option<Value>,

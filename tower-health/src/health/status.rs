@@ -41,15 +41,15 @@ impl fmt::Display for Status {
 
 /// The lifecycle state of the service, set by the application.
 ///
-/// Every handle starts in [`State::Unknown`]: the application has said nothing, so the gates
+/// Every handle starts in [`Lifecycle::Unknown`]: the application has said nothing, so the gates
 /// step aside and the checks alone decide. An application that manages its lifecycle sets
-/// [`State::WarmingUp`] first and [`State::Working`] once it serves; from then on readiness
+/// [`Lifecycle::WarmingUp`] first and [`Lifecycle::Working`] once it serves; from then on readiness
 /// needs `Working` and startup needs `Working` reached once.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum State {
+pub enum Lifecycle {
     /// No information: the initial state. Gates pass (only py-12f-common's lifecycle answer,
-    /// [`Gate::Lifecycle`], fails on it, as that package does).
+    /// [`Gate::Strict`], fails on it, as that package does).
     #[default]
     Unknown,
     /// Starting: alive, not ready.
@@ -60,53 +60,54 @@ pub enum State {
     ShuttingDown,
 }
 
-impl State {
+impl Lifecycle {
     /// A short lowercase description: `unknown`, `warming up`, `working`, `shutting down`.
     pub fn as_str(self) -> &'static str {
         match self {
-            State::Unknown => "unknown",
-            State::WarmingUp => "warming up",
-            State::Working => "working",
-            State::ShuttingDown => "shutting down",
+            Lifecycle::Unknown => "unknown",
+            Lifecycle::WarmingUp => "warming up",
+            Lifecycle::Working => "working",
+            Lifecycle::ShuttingDown => "shutting down",
         }
     }
 }
 
-impl fmt::Display for State {
+impl fmt::Display for Lifecycle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
 }
 
-/// How the lifecycle [`State`] gates a status.
+/// How the service's [`Lifecycle`] gates a group's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Gate {
-    /// The state does not matter (liveness).
+    /// The lifecycle does not matter (liveness).
     None,
-    /// Fail while warming up or shutting down (readiness).
-    Working,
-    /// Fail until the state has been [`State::Working`] once, or while warming up before that
-    /// (startup).
+    /// Ready to serve: fail while warming up or shutting down (readiness).
+    Ready,
+    /// Fail until the lifecycle has been [`Lifecycle::Working`] once, or while warming up before
+    /// that (startup).
     Started,
-    /// Working passes, warming up and shutting down warn, unknown fails (py-12f-common).
-    Lifecycle,
+    /// Only [`Lifecycle::Working`] passes: warming up and shutting down warn, unknown fails
+    /// (py-12f-common's lifecycle answer).
+    Strict,
 }
 
 impl Gate {
     /// The gate's status in `state`, given whether the state has been working once, and why
     /// when it is not passing.
-    pub(crate) fn verdict(self, state: State, started: bool) -> Option<(Status, String)> {
+    pub(crate) fn verdict(self, state: Lifecycle, started: bool) -> Option<(Status, String)> {
         let status = match (self, state) {
             (Gate::None, _) => Status::Pass,
-            (Gate::Working, State::WarmingUp | State::ShuttingDown) => Status::Fail,
-            (Gate::Working, _) => Status::Pass,
-            (Gate::Started, State::Unknown) => Status::Pass,
+            (Gate::Ready, Lifecycle::WarmingUp | Lifecycle::ShuttingDown) => Status::Fail,
+            (Gate::Ready, _) => Status::Pass,
+            (Gate::Started, Lifecycle::Unknown) => Status::Pass,
             (Gate::Started, _) if started => Status::Pass,
             (Gate::Started, _) => Status::Fail,
-            (Gate::Lifecycle, State::Working) => Status::Pass,
-            (Gate::Lifecycle, State::WarmingUp | State::ShuttingDown) => Status::Warn,
-            (Gate::Lifecycle, State::Unknown) => Status::Fail,
+            (Gate::Strict, Lifecycle::Working) => Status::Pass,
+            (Gate::Strict, Lifecycle::WarmingUp | Lifecycle::ShuttingDown) => Status::Warn,
+            (Gate::Strict, Lifecycle::Unknown) => Status::Fail,
         };
         (status != Status::Pass).then(|| (status, format!("state is {state}")))
     }
@@ -123,7 +124,7 @@ impl Gate {
 /// | group | gate | maintenance mode |
 /// |---|---|---|
 /// | [`Group::LIVE`] `live` | none | ignored |
-/// | [`Group::READY`] `ready` | [`Gate::Working`] | answers it |
+/// | [`Group::READY`] `ready` | [`Gate::Ready`] | answers it |
 /// | [`Group::STARTUP`] `startup` | [`Gate::Started`] | ignored |
 ///
 /// Group names appear in paths as they are (they are not percent-decoded, unlike check names):
@@ -134,7 +135,7 @@ impl Gate {
 /// use tower_health::{Check, Gate, Group, Health};
 ///
 /// let health = Health::new();
-/// health.add_group(Group::new("payments").gate(Gate::Working).maintenance(true));
+/// health.add_group(Group::new("payments").gate(Gate::Ready).maintenance(true));
 /// health.register(Check::new("ledger", || async { true }).group("payments").readiness());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -186,9 +187,7 @@ impl Group {
     pub(crate) fn built_in() -> [Group; 3] {
         [
             Group::new(Group::LIVE),
-            Group::new(Group::READY)
-                .gate(Gate::Working)
-                .maintenance(true),
+            Group::new(Group::READY).gate(Gate::Ready).maintenance(true),
             Group::new(Group::STARTUP).gate(Gate::Started),
         ]
     }
@@ -212,7 +211,7 @@ impl Group {
 ///
 /// | subject | checks | gated by |
 /// |---|---|---|
-/// | [`Subject::Service`] | every check | [`Gate::Working`] and maintenance, like `/health` |
+/// | [`Subject::Service`] | every check | [`Gate::Ready`] and maintenance, like `/health` |
 /// | [`Subject::Group`] | the group's | the group's gate and maintenance |
 /// | [`Subject::Check`] | the checks of that name | nothing |
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -255,26 +254,26 @@ mod tests {
 
     #[test]
     fn gates_step_aside_while_the_state_is_unknown() {
-        use State::*;
+        use Lifecycle::*;
         let pass = |gate: Gate, state, started| gate.verdict(state, started).is_none();
         for state in [Unknown, WarmingUp, Working, ShuttingDown] {
             assert!(pass(Gate::None, state, false));
         }
-        assert!(pass(Gate::Working, Unknown, false));
-        assert!(pass(Gate::Working, Working, true));
-        assert!(!pass(Gate::Working, WarmingUp, false));
-        assert!(!pass(Gate::Working, ShuttingDown, true));
+        assert!(pass(Gate::Ready, Unknown, false));
+        assert!(pass(Gate::Ready, Working, true));
+        assert!(!pass(Gate::Ready, WarmingUp, false));
+        assert!(!pass(Gate::Ready, ShuttingDown, true));
         assert!(pass(Gate::Started, Unknown, false));
         assert!(!pass(Gate::Started, WarmingUp, false));
         assert!(pass(Gate::Started, ShuttingDown, true));
         assert_eq!(
-            Gate::Lifecycle.verdict(Unknown, false).map(|(s, _)| s),
+            Gate::Strict.verdict(Unknown, false).map(|(s, _)| s),
             Some(Status::Fail)
         );
         assert_eq!(
-            Gate::Lifecycle.verdict(WarmingUp, false),
+            Gate::Strict.verdict(WarmingUp, false),
             Some((Status::Warn, "state is warming up".into()))
         );
-        assert!(pass(Gate::Lifecycle, Working, true));
+        assert!(pass(Gate::Strict, Working, true));
     }
 }

@@ -19,7 +19,7 @@ use super::response::{Written, response};
 use super::routes::{Answering, Handler};
 use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome, Rendered};
-use crate::health::{Exposure, Gate, Health, Report, Selection, State, Status, Subject};
+use crate::health::{Exposure, Gate, Health, Lifecycle, Report, Selection, Status, Subject};
 use crate::metrics::RequestCounts;
 
 /// An endpoint, as a route's handler, and where its answers are counted.
@@ -205,7 +205,7 @@ impl EndpointHandler {
             outcome: Outcome::Maintenance,
             status: Status::Warn,
             status_code: self.endpoint.codes.maintenance,
-            state: health.state(),
+            state: health.lifecycle(),
             exposure: prepared.exposure,
             verbose: prepared.params.verbose,
         });
@@ -291,7 +291,7 @@ impl EndpointHandler {
                     outcome: Outcome::UnknownCheck(check.as_deref().unwrap_or_default()),
                     status: Status::Fail,
                     status_code: endpoint.codes.unknown_check,
-                    state: health.state(),
+                    state: health.lifecycle(),
                     exposure: prepared.exposure,
                     verbose: prepared.params.verbose,
                 });
@@ -301,7 +301,7 @@ impl EndpointHandler {
                 Some(code) if report.errored() => code,
                 _ => endpoint.codes.for_status(report.status),
             };
-            let state: State = report.state;
+            let state: Lifecycle = report.state;
             let rendered = self.render(&Answer {
                 outcome: Outcome::Report(&report),
                 status: report.status,
@@ -339,7 +339,7 @@ mod tests {
     use http_body_util::BodyExt;
     use tower::{Layer, Service, ServiceExt};
 
-    use crate::{Check, Details, HealthLayer};
+    use crate::{Check, ExposurePolicy, HealthLayer};
 
     use super::*;
 
@@ -439,9 +439,9 @@ mod tests {
         health.register(check);
         let service = service(HealthLayer::new().health(health.clone()));
         assert_eq!(get(&service, "/health/ready", false).await.0, 200);
-        health.set_state(State::WarmingUp);
+        health.set_lifecycle(Lifecycle::WarmingUp);
         assert_eq!(get(&service, "/health/ready", false).await.0, 503);
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         assert_eq!(get(&service, "/health/ready", false).await.0, 200);
         health.set_maintenance(true);
         assert_eq!(get(&service, "/health/ready", false).await.0, 299);
@@ -459,8 +459,8 @@ mod tests {
         let (check, runs, up) = counted(Duration::from_secs(3600));
         up.store(false, Ordering::SeqCst);
         health.register(check);
-        let layer = HealthLayer::new().health(health).details(
-            Details::new(Exposure::Names).when(Exposure::Messages, |request| {
+        let layer = HealthLayer::new().health(health).exposure(
+            ExposurePolicy::new(Exposure::Names).when(Exposure::Messages, |request| {
                 request.headers.contains_key("x-token")
             }),
         );

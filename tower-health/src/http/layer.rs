@@ -9,7 +9,7 @@ use super::answer::EndpointHandler;
 use super::metrics::MetricsHandler;
 use super::routes::Routes;
 use super::service::HealthService;
-use crate::endpoint::{Defaults, Details, Endpoint, StatusCodes};
+use crate::endpoint::{Defaults, Endpoint, ExposurePolicy, StatusCodes};
 use crate::format::Format;
 use crate::health::Health;
 use crate::metrics::RequestCounts;
@@ -147,9 +147,9 @@ impl HealthLayer {
     }
 
     /// How much of the report the default endpoints show each request (default
-    /// [`Exposure::Names`](crate::Exposure::Names) for all; see [`Details`]).
+    /// [`Exposure::Names`](crate::Exposure::Names) for all; see [`ExposurePolicy`]).
     #[must_use]
-    pub fn details(self, details: impl Into<Details>) -> Self {
+    pub fn exposure(self, details: impl Into<ExposurePolicy>) -> Self {
         let details = details.into();
         self.configure(|config| config.defaults.details = details)
     }

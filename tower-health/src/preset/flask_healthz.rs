@@ -2,7 +2,7 @@
 
 use http::{Method, StatusCode};
 
-use crate::endpoint::{Details, Endpoint, StatusCodes};
+use crate::endpoint::{Endpoint, ExposurePolicy, StatusCodes};
 use crate::format::ProblemJson;
 
 /// flask-healthz's `/healthz/NAME`: the checks named `NAME`, looked up on every request, as
@@ -23,7 +23,7 @@ use crate::format::ProblemJson;
 pub struct FlaskHealthz {
     prefix: String,
     no_log: bool,
-    details: Details,
+    details: ExposurePolicy,
 }
 
 impl Default for FlaskHealthz {
@@ -38,7 +38,7 @@ impl FlaskHealthz {
         FlaskHealthz {
             prefix: "/healthz".to_owned(),
             no_log: false,
-            details: Details::default(),
+            details: ExposurePolicy::default(),
         }
     }
 
@@ -62,7 +62,7 @@ impl FlaskHealthz {
     /// the reason phrase (the default); at
     /// [`Exposure::StatusOnly`](crate::Exposure::StatusOnly) the title never names the check.
     #[must_use]
-    pub fn details(mut self, details: impl Into<Details>) -> Self {
+    pub fn exposure(mut self, details: impl Into<ExposurePolicy>) -> Self {
         self.details = details.into();
         self
     }
@@ -73,7 +73,7 @@ impl FlaskHealthz {
         let endpoint = Endpoint::new(self.prefix)
             .per_check()
             .methods([Method::GET, Method::HEAD, Method::OPTIONS])
-            .details(self.details)
+            .exposure(self.details)
             .status_codes(StatusCodes {
                 errored: Some(StatusCode::INTERNAL_SERVER_ERROR),
                 ..StatusCodes::default()

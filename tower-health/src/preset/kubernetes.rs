@@ -2,7 +2,7 @@
 
 use http::StatusCode;
 
-use crate::endpoint::{Details, Endpoint, StatusCodes};
+use crate::endpoint::{Endpoint, ExposurePolicy, StatusCodes};
 use crate::format::KubernetesText;
 use crate::health::Exposure;
 use crate::health::{Group, Subject};
@@ -15,7 +15,7 @@ use crate::health::{Group, Subject};
 /// working state and by maintenance mode. Failures answer 500; the aggregate endpoints withhold
 /// the reasons (they are logged). The single-check ones withhold them too unless
 /// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
-/// `.details(Exposure::Messages)` answers exactly as it does, to anyone who can reach the port.
+/// `.exposure(Exposure::Messages)` answers exactly as it does, to anyone who can reach the port.
 /// At [`Exposure::StatusOnly`] no `[+]NAME` line is written: a failing aggregate answers
 /// `livez check failed` alone.
 ///
@@ -26,7 +26,7 @@ use crate::health::{Group, Subject};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Kubernetes {
-    details: Details,
+    details: ExposurePolicy,
 }
 
 impl Default for Kubernetes {
@@ -39,7 +39,7 @@ impl Kubernetes {
     /// The four paths, withholding reasons everywhere.
     pub fn new() -> Self {
         Kubernetes {
-            details: Details::default(),
+            details: ExposurePolicy::default(),
         }
     }
 
@@ -48,7 +48,7 @@ impl Kubernetes {
     /// `/readyz/NAME`, the Kubernetes API server's behaviour; the aggregate paths withhold
     /// reasons at every level, as it does.
     #[must_use]
-    pub fn details(mut self, details: impl Into<Details>) -> Self {
+    pub fn exposure(mut self, details: impl Into<ExposurePolicy>) -> Self {
         self.details = details.into();
         self
     }
@@ -70,7 +70,7 @@ impl Kubernetes {
                 .exclude_param("exclude")
                 .status_codes(codes)
                 // The API server never shows reasons on its aggregate endpoints.
-                .details(self.details.clone().at_most(Exposure::Names))
+                .exposure(self.details.clone().at_most(Exposure::Names))
                 .format(KubernetesText::new(name))
         });
         let single = paths.map(|(group, name)| {
@@ -78,7 +78,7 @@ impl Kubernetes {
                 .subject(Subject::group(group))
                 .per_check()
                 .status_codes(codes)
-                .details(self.details.clone())
+                .exposure(self.details.clone())
                 .format(KubernetesText::single())
         });
         aggregate.into_iter().chain(single).collect()

@@ -7,7 +7,7 @@ use crate::format::LifecycleJson;
 use crate::health::Gate;
 
 /// py-12f-common's lifecycle endpoint: `GET`/`HEAD` `/health` answering the lifecycle
-/// [`State`](crate::State) only (no checks run) as that package's JSON (`status`, `notes`,
+/// [`Lifecycle`](crate::Lifecycle) only (no checks run) as that package's JSON (`status`, `notes`,
 /// `serviceId`, `description`): working 200 `pass`, warming up or shutting down 202 `warn`, no
 /// information 503 `fail`.
 ///
@@ -47,7 +47,7 @@ impl Py12fCommon {
         vec![
             Endpoint::new(self.path)
                 .without_checks()
-                .gate(Gate::Lifecycle)
+                .gate(Gate::Strict)
                 .maintenance(false)
                 .status_codes(StatusCodes {
                     warn: StatusCode::ACCEPTED,

@@ -6,11 +6,11 @@ use crate::common;
 use common::{HANG, within};
 use std::time::Duration;
 
-use tower_health::{Check, Group, Health, RunEnd, State, Status, Subject};
+use tower_health::{Check, Group, Health, Lifecycle, RunEnd, Status, Subject};
 
 fn working() -> Health {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health
 }
 

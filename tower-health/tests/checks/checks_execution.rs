@@ -21,7 +21,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use tower::{Layer, ServiceExt};
 use tower_health::{
-    Check, CheckResult, Exposure, Health, HealthCheck, HealthLayer, State, Status, StatusCodes,
+    Check, CheckResult, Exposure, Health, HealthCheck, HealthLayer, Lifecycle, Status, StatusCodes,
 };
 
 /// Short, so that a hung check is stopped soon after its client went away.
@@ -29,7 +29,7 @@ const SHORT: Duration = Duration::from_millis(300);
 
 fn working() -> Health {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     // These tests count runs and change outcomes between requests: every request runs its
     // checks (the cache has tests of its own, in resilience.rs).
     health.set_default_cache_ttl(Duration::ZERO);
@@ -40,7 +40,7 @@ async fn server(health: &Health) -> TestServer {
     serve_hyper(
         HealthLayer::new()
             .health(health.clone())
-            .details(Exposure::Messages)
+            .exposure(Exposure::Messages)
             .layer(common::echo_service()),
     )
     .await
@@ -52,7 +52,7 @@ async fn axum_server(health: &Health) -> TestServer {
         .layer(
             HealthLayer::new()
                 .health(health.clone())
-                .details(Exposure::Messages),
+                .exposure(Exposure::Messages),
         );
     serve_axum(app).await
 }
@@ -268,7 +268,7 @@ async fn a_dropped_response_future_leaves_the_run_to_its_timeout_and_the_next_pr
     health.register(check);
     let service = HealthLayer::new()
         .health(health.clone())
-        .details(Exposure::Messages)
+        .exposure(Exposure::Messages)
         .layer(tower::service_fn(|_: Request<Full<Bytes>>| async {
             Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::new())))
         }));

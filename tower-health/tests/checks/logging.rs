@@ -1,5 +1,5 @@
 //! What is logged: one DEBUG event per health request, each change of outcome once, `no_log`,
-//! messages whatever the details policy, and where `TraceLayer` sees probes.
+//! messages whatever the exposure policy, and where `TraceLayer` sees probes.
 
 use crate::capture;
 use crate::common;
@@ -14,7 +14,7 @@ use capture::{Captured, capture};
 use common::{TestServer, get, request, serve_axum, serve_hyper};
 use http::{Method, StatusCode};
 use tower::Layer;
-use tower_health::{Check, CheckResult, Health, HealthLayer, State};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Lifecycle};
 use tower_http::trace::TraceLayer;
 use tracing::Level;
 
@@ -23,7 +23,7 @@ const SECRET: &str = "password authentication failed for user admin@db.internal"
 /// A working handle with a readiness check `db` that fails while `down` is set.
 fn switchable() -> (Health, Arc<AtomicBool>) {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     // The tests flip `db` between requests: the next request must run it and see the flip.
     health.set_default_cache_ttl(Duration::ZERO);
     let down = Arc::new(AtomicBool::new(false));

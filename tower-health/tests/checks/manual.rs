@@ -34,7 +34,7 @@ async fn reports_are_answered_over_http_in_the_check_s_groups() {
     health.register(consumer.clone().into_check("consumer").group("workers"));
     let layer = HealthLayer::new()
         .health(health.clone())
-        .details(Exposure::Messages);
+        .exposure(Exposure::Messages);
     let server = serve_hyper(layer.layer(echo_service())).await;
 
     recorded(&health, "consumer", Status::Fail).await;

@@ -17,11 +17,13 @@ use http::Request;
 use http_body_util::Full;
 use tokio::sync::{Notify, Semaphore};
 use tower::ServiceBuilder;
-use tower_health::{Check, Exposure, Group, Health, HealthLayer, RunEnd, State, Status, Subject};
+use tower_health::{
+    Check, Exposure, Group, Health, HealthLayer, Lifecycle, RunEnd, Status, Subject,
+};
 
 fn working() -> Health {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health
 }
 
@@ -31,7 +33,7 @@ async fn serve(health: &Health) -> TestServer {
             .layer(
                 HealthLayer::new()
                     .health(health.clone())
-                    .details(Exposure::Messages),
+                    .exposure(Exposure::Messages),
             )
             .service(common::echo_service()),
     )
@@ -523,10 +525,10 @@ async fn deregistering_replacing_or_shutting_down_ends_the_task() {
     until(|| alive_tasks() == 1).await;
     drop(kept);
 
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     until(|| alive_tasks() == 0).await;
     // Back to work: the next probe restarts it.
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.evaluate(&Subject::Service).await;
     assert_eq!(alive_tasks(), 1);
 }

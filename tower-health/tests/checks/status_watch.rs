@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use tower_health::{Check, Health, State, Status, Subject};
+use tower_health::{Check, Health, Lifecycle, Status, Subject};
 
 #[tokio::test]
 async fn a_watch_sees_each_recorded_change_of_its_subject() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     // `db` flips between evaluations: each evaluation must run it.
     health.set_default_cache_ttl(Duration::ZERO);
     let up = Arc::new(AtomicBool::new(true));

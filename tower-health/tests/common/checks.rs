@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
-use tower_health::{Check, CheckReport, Exposure, Health, HealthLayer, State, Subject};
+use tower_health::{Check, CheckRun, Exposure, Health, HealthLayer, Lifecycle, Subject};
 
 use crate::common::{TestServer, get, serve_axum};
 
 /// Registers `check` alone and runs it through the library's evaluation (timeout included).
-pub async fn run(check: Check) -> CheckReport {
+pub async fn run(check: Check) -> CheckRun {
     let name = check.name().to_owned();
     let health = Health::new();
     // Runs it every time: clones of a check share its cached result, and tests run a clone again
@@ -28,7 +28,7 @@ pub async fn run(check: Check) -> CheckReport {
 }
 
 /// The message of a report, which every failing or warning check must have.
-pub fn message(report: &CheckReport) -> &str {
+pub fn message(report: &CheckRun) -> &str {
     report
         .result
         .message
@@ -40,12 +40,12 @@ pub fn message(report: &CheckReport) -> &str {
 pub async fn rendered(check: Check) -> serde_json::Value {
     let health = Health::new();
     health.register(check);
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let server = serve_axum(
         axum::Router::new().layer(
             HealthLayer::new()
                 .health(health)
-                .details(Exposure::Messages),
+                .exposure(Exposure::Messages),
         ),
     )
     .await;

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, Uri};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, ServiceExt};
-use tower_health::{Check, Exposure, Health, HealthLayer, State};
+use tower_health::{Check, Exposure, Health, HealthLayer, Lifecycle};
 
 /// What the inner service saw.
 #[derive(Debug, PartialEq)]
@@ -44,7 +44,7 @@ pub fn is_health_path(path: &str) -> bool {
 /// panics if the invariant does not hold.
 pub async fn assert_invariant(method: Method, uri: Uri, headers: HeaderMap, body: Bytes) {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(Check::new("db", || async { true }).liveness().readiness());
     health.register(
         Check::new("search", || async { Err::<(), _>("no nodes") })
@@ -78,7 +78,7 @@ pub async fn assert_invariant(method: Method, uri: Uri, headers: HeaderMap, body
     });
     let service = HealthLayer::new()
         .health(health)
-        .details(Exposure::Messages)
+        .exposure(Exposure::Messages)
         .layer(inner);
     let mut request = Request::builder()
         .method(method.clone())

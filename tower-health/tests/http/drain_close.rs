@@ -15,7 +15,7 @@ use http::{Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use tokio::net::TcpListener;
 use tower::Layer;
-use tower_health::{Drain, Health, HealthLayer, State};
+use tower_health::{Drain, Health, HealthLayer, Lifecycle};
 
 fn over_http2(server: &common::TestServer, path: &str) -> Request<Full<Bytes>> {
     Request::get(server.url(path))
@@ -26,7 +26,7 @@ fn over_http2(server: &common::TestServer, path: &str) -> Request<Full<Bytes>> {
 #[tokio::test]
 async fn http1_answers_ask_to_close_only_while_shutting_down() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let server = serve_hyper(
         HealthLayer::new()
             .health(health.clone())
@@ -41,7 +41,7 @@ async fn http1_answers_ask_to_close_only_while_shutting_down() {
         assert_eq!(reply.header("connection"), None, "{path} while working");
     }
 
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     let reply = get(&server, "/").await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("x-inner"), Some("yes"), "still passed through");
@@ -60,7 +60,7 @@ async fn http1_answers_ask_to_close_only_while_shutting_down() {
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.header("connection"), None);
 
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     assert_eq!(get(&server, "/").await.header("connection"), None);
 }
 
@@ -118,7 +118,7 @@ async fn keep_alive_clients_lose_no_request_across_the_drain() {
         .layer(HealthLayer::new().health(health.clone()));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/", listener.local_addr().unwrap());
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let drain = Drain::new(health.clone())
         .without_signals()
         // A margin for noisy machines: every client needs one answer within it.
@@ -140,7 +140,7 @@ async fn keep_alive_clients_lose_no_request_across_the_drain() {
         }
     })
     .await;
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
 
     for client in clients {
         let seen = within(client).await.unwrap();

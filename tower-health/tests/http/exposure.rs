@@ -12,7 +12,9 @@ use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::Layer;
 use tower_health::authorize::IpNet;
-use tower_health::{Check, Details, Endpoint, Exposure, Health, HealthLayer, authorize, preset};
+use tower_health::{
+    Check, Endpoint, Exposure, ExposurePolicy, Health, HealthLayer, authorize, preset,
+};
 
 use crate::common::{
     Reply, TestServer, echo_service, get, get_with_headers, http1_client, send_with, serve_hyper,
@@ -39,7 +41,7 @@ fn health() -> Health {
 }
 
 /// Every preset's endpoints.
-fn every_format(details: Details) -> Vec<Endpoint> {
+fn every_format(details: ExposurePolicy) -> Vec<Endpoint> {
     let presets: Vec<Endpoint> = [
         preset::Kubernetes::new().endpoints(),
         preset::FlaskHealthz::new().endpoints(),
@@ -54,7 +56,7 @@ fn every_format(details: Details) -> Vec<Endpoint> {
     .collect();
     presets
         .into_iter()
-        .map(|endpoint| endpoint.details(details.clone()))
+        .map(|endpoint| endpoint.exposure(details.clone()))
         .collect()
 }
 
@@ -83,11 +85,11 @@ fn paths() -> Vec<String> {
     paths
 }
 
-async fn server(details: Details) -> TestServer {
+async fn server(details: ExposurePolicy) -> TestServer {
     // The default health+json endpoints too.
     let layer = HealthLayer::new()
         .endpoints(every_format(details.clone()))
-        .details(details)
+        .exposure(details)
         .health(health());
     serve_hyper(layer.layer(echo_service())).await
 }
@@ -130,7 +132,7 @@ async fn status_only_names_no_check_in_any_format() {
 
 #[tokio::test]
 async fn names_show_names_but_no_message_in_any_format() {
-    let server = server(Details::default()).await;
+    let server = server(ExposurePolicy::default()).await;
     let mut named = Vec::new();
     for path in paths() {
         let text = everything(&get(&server, &path).await);
@@ -173,7 +175,7 @@ async fn messages_show_the_failing_check_message() {
 #[tokio::test]
 async fn a_preset_s_own_details_cover_all_its_paths() {
     let layer =
-        HealthLayer::with_endpoints(preset::Kubernetes::new().details(Exposure::StatusOnly))
+        HealthLayer::with_endpoints(preset::Kubernetes::new().exposure(Exposure::StatusOnly))
             .health(health());
     let server = serve_hyper(layer.layer(echo_service())).await;
     for path in [
@@ -190,7 +192,7 @@ async fn a_preset_s_own_details_cover_all_its_paths() {
         );
     }
     // Messages show on the single-check paths only, as on the API server.
-    let layer = HealthLayer::with_endpoints(preset::Kubernetes::new().details(Exposure::Messages))
+    let layer = HealthLayer::with_endpoints(preset::Kubernetes::new().exposure(Exposure::Messages))
         .health(health());
     let server = serve_hyper(layer.layer(echo_service())).await;
     assert!(
@@ -209,7 +211,7 @@ async fn a_preset_s_own_details_cover_all_its_paths() {
 
 #[tokio::test]
 async fn a_bearer_token_raises_the_level_for_its_bearer_only() {
-    let details = Details::new(Exposure::StatusOnly)
+    let details = ExposurePolicy::new(Exposure::StatusOnly)
         .when(Exposure::Messages, authorize::bearer("operator-token-1"));
     let server = server(details).await;
     for (headers, level) in [
@@ -254,7 +256,7 @@ async fn a_bearer_token_raises_the_level_for_its_bearer_only() {
 
 #[tokio::test]
 async fn a_proxy_header_raises_the_level_to_what_it_was_given() {
-    let details = Details::new(Exposure::StatusOnly).when(
+    let details = ExposurePolicy::new(Exposure::StatusOnly).when(
         Exposure::Names,
         authorize::header(
             http::HeaderName::from_static("x-client-verified"),
@@ -307,9 +309,9 @@ async fn the_peer_address_from_hyper_raises_the_level_inside_the_networks() {
         (["10.0.0.0/8", "fd00::/8"], false),
     ] {
         let nets = networks.map(|network| network.parse::<IpNet>().unwrap());
-        let details =
-            Details::new(Exposure::StatusOnly).when(Exposure::Messages, authorize::peer_in(nets));
-        let layer = HealthLayer::new().health(health()).details(details);
+        let details = ExposurePolicy::new(Exposure::StatusOnly)
+            .when(Exposure::Messages, authorize::peer_in(nets));
+        let layer = HealthLayer::new().health(health()).exposure(details);
         let (addr, task) = serve_with_peer(layer).await;
         let request = Request::get(format!("http://{addr}/health"))
             .body(Full::new(Bytes::new()))
@@ -323,14 +325,14 @@ async fn the_peer_address_from_hyper_raises_the_level_inside_the_networks() {
 #[tokio::test]
 async fn without_a_peer_address_the_peer_predicate_accepts_nothing() {
     // serve_hyper puts no peer address into requests.
-    let details = Details::new(Exposure::StatusOnly).when(
+    let details = ExposurePolicy::new(Exposure::StatusOnly).when(
         Exposure::Messages,
         authorize::peer_in(["0.0.0.0/0", "::/0"].map(|net| net.parse::<IpNet>().unwrap())),
     );
     let server = serve_hyper(
         HealthLayer::new()
             .health(health())
-            .details(details)
+            .exposure(details)
             .layer(echo_service()),
     )
     .await;
@@ -342,10 +344,10 @@ async fn without_a_peer_address_the_peer_predicate_accepts_nothing() {
 async fn the_peer_address_from_axum_connect_info_raises_the_level_inside_the_networks() {
     for (network, shown) in [("127.0.0.1/32", true), ("192.168.0.0/16", false)] {
         let network = network.parse::<IpNet>().unwrap();
-        let details =
-            Details::new(Exposure::StatusOnly).when(Exposure::Names, authorize::peer_in([network]));
+        let details = ExposurePolicy::new(Exposure::StatusOnly)
+            .when(Exposure::Names, authorize::peer_in([network]));
         let router = axum::Router::new()
-            .layer(HealthLayer::new().health(health()).details(details))
+            .layer(HealthLayer::new().health(health()).exposure(details))
             .into_make_service_with_connect_info::<SocketAddr>();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

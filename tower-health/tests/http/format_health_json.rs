@@ -1,4 +1,4 @@
-//! The health+json format, the details policy and replacing the format.
+//! The health+json format, the exposure policy and replacing the format.
 
 use crate::common;
 
@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use tower::Layer;
 use tower_health::format::{Answer, Format, HealthJson, Outcome, Rendered};
 use tower_health::{
-    Check, CheckResult, Details, Endpoint, Exposure, Health, HealthLayer, State, Status,
+    Check, CheckResult, Endpoint, Exposure, ExposurePolicy, Health, HealthLayer, Lifecycle, Status,
 };
 
 const SECRET: &str = "postgres://admin:hunter2@db.internal:5432";
 
 fn health() -> Health {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health
 }
 
@@ -54,7 +54,7 @@ async fn health_json_has_the_drafts_fields() {
         .component_type("ignored-by-the-result"),
     );
     health.register(Check::new("disk", || async { CheckResult::pass() }));
-    let layer = HealthLayer::new().details(Exposure::Messages).format(
+    let layer = HealthLayer::new().exposure(Exposure::Messages).format(
         HealthJson::new()
             .version("1")
             .release_id("1.2.3")
@@ -115,7 +115,7 @@ async fn a_passing_answer_has_no_output_and_no_service_fields_unless_set() {
     health.register(Check::new("db", || async {
         CheckResult::pass().message("all good")
     }));
-    let server = server(&health, HealthLayer::new().details(Exposure::Messages)).await;
+    let server = server(&health, HealthLayer::new().exposure(Exposure::Messages)).await;
     let body = get(&server, "/health/ready").await.json();
     assert_eq!(
         body,
@@ -161,7 +161,7 @@ async fn details_never_hides_every_message() {
 async fn details_always_shows_messages_of_checks_not_passing() {
     let health = health();
     failing(&health);
-    let server = server(&health, HealthLayer::new().details(Exposure::Messages)).await;
+    let server = server(&health, HealthLayer::new().exposure(Exposure::Messages)).await;
     let body = get(&server, "/health").await.json();
     assert_eq!(body["checks"]["db"][0]["output"], SECRET);
     assert_eq!(body["checks"]["queue"][0]["output"], SECRET);
@@ -172,13 +172,13 @@ async fn details_always_shows_messages_of_checks_not_passing() {
 async fn details_when_shows_messages_to_requests_the_predicate_accepts() {
     let health = health();
     failing(&health);
-    let details = Details::default().when(Exposure::Messages, |request| {
+    let details = ExposurePolicy::default().when(Exposure::Messages, |request| {
         request
             .headers
             .get("x-health-token")
             .is_some_and(|token| token == "let-me-see")
     });
-    let server = server(&health, HealthLayer::new().details(details)).await;
+    let server = server(&health, HealthLayer::new().exposure(details)).await;
     for (header, shown) in [
         (None, false),
         (Some(("x-health-token", "guess")), false),
@@ -196,7 +196,7 @@ async fn details_are_set_per_endpoint() {
     let health = health();
     failing(&health);
     let layer = HealthLayer::new()
-        .endpoint(Endpoint::new("/internal/health").details(Exposure::Messages))
+        .endpoint(Endpoint::new("/internal/health").exposure(Exposure::Messages))
         .endpoint(Endpoint::new("/public/health"));
     let server = server(&health, layer).await;
     assert!(
@@ -241,7 +241,7 @@ async fn a_closure_replaces_the_format() {
     assert_eq!(reply.header("x-health"), Some("plain"));
     assert_eq!(reply.header("cache-control"), Some("no-store"));
 
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     let reply = get(&server, "/health/ready").await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(reply.text(), "fail (1 checks, warming up)");

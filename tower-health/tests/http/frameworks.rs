@@ -18,7 +18,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, oneshot};
 use tower::ServiceBuilder;
-use tower_health::{Check, Drain, Health, HealthLayer, State};
+use tower_health::{Check, Drain, Health, HealthLayer, Lifecycle};
 
 /// A bound on anything that could hang; never a timing assertion.
 const BOUND: Duration = Duration::from_secs(20);
@@ -44,7 +44,7 @@ async fn get_with(client: &HttpClient, server: &TestServer, path: &str) -> Reply
 fn health() -> Health {
     let health = Health::new();
     health.register(Check::new("db", || async { true }).readiness());
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health
 }
 
@@ -182,7 +182,7 @@ async fn drain_fails_readiness_lets_in_flight_requests_finish_then_stops() {
         .expect("the slow request did not start");
 
     // The explicit trigger; SIGTERM and Ctrl-C do the same.
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     let request = Request::get(server_url("/health/ready"))
         .body(Full::new(Bytes::new()))
         .unwrap();

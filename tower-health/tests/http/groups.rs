@@ -9,7 +9,7 @@ use std::time::Duration;
 use http::StatusCode;
 use tower::Layer;
 use tower_health::{
-    Check, CheckResult, Endpoint, Exposure, Gate, Group, Health, HealthLayer, State, Status,
+    Check, CheckResult, Endpoint, Exposure, Gate, Group, Health, HealthLayer, Lifecycle, Status,
     Subject,
 };
 
@@ -130,7 +130,7 @@ async fn paths_of_groups_that_do_not_exist_reach_the_application() {
 async fn a_group_gets_the_gate_it_is_declared_with() {
     let (health, _) = registry();
     let server = server(HealthLayer::new().health(health.clone())).await;
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     assert_eq!(
         get(&server, "/health/ready").await.status,
         StatusCode::SERVICE_UNAVAILABLE
@@ -140,7 +140,7 @@ async fn a_group_gets_the_gate_it_is_declared_with() {
         StatusCode::OK,
         "an undeclared group is ungated"
     );
-    health.add_group(Group::new("database").gate(Gate::Working).maintenance(true));
+    health.add_group(Group::new("database").gate(Gate::Ready).maintenance(true));
     assert_eq!(
         get(&server, "/health/database").await.status,
         StatusCode::SERVICE_UNAVAILABLE
@@ -150,7 +150,7 @@ async fn a_group_gets_the_gate_it_is_declared_with() {
         StatusCode::OK,
         "one check of a group is ungated"
     );
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.set_maintenance(true);
     assert_eq!(get(&server, "/health/database").await.status.as_u16(), 299);
     assert_eq!(get(&server, "/health/live").await.status, StatusCode::OK);
@@ -164,7 +164,7 @@ async fn a_group_at_a_path_of_its_own_with_its_own_policy() {
     let layer = HealthLayer::new().health(health).endpoint(
         Endpoint::new("/dbz")
             .subject(Subject::group("database"))
-            .details(Exposure::Messages)
+            .exposure(Exposure::Messages)
             .format(|answer: &tower_health::format::Answer<'_>| {
                 tower_health::format::Rendered::new(
                     answer.status_code,

@@ -17,7 +17,9 @@ use http::Request;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tower::ServiceBuilder;
-use tower_health::{Check, Endpoint, Exposure, Gate, Group, Health, HealthLayer, State, Subject};
+use tower_health::{
+    Check, Endpoint, Exposure, Gate, Group, Health, HealthLayer, Lifecycle, Subject,
+};
 
 struct Setup {
     server: TestServer,
@@ -30,7 +32,7 @@ struct Setup {
 /// check, `db`, fails.
 async fn setup() -> Setup {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.set_default_cache_ttl(Duration::ZERO);
     let check_runs = Arc::new(AtomicUsize::new(0));
     let runs = check_runs.clone();
@@ -42,7 +44,7 @@ async fn setup() -> Setup {
     let calls = inner_calls.clone();
     let layer = HealthLayer::new()
         .health(health)
-        .details(Exposure::Messages)
+        .exposure(Exposure::Messages)
         .endpoint(
             Endpoint::new("/k/ready")
                 .subject(Subject::group(Group::READY))

@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use http::{Method, Request, Response, StatusCode, Version};
 use http_body_util::{BodyExt, Full};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
-use tower_health::{Check, Health, HealthLayer, State};
+use tower_health::{Check, Health, HealthLayer, Lifecycle};
 
 /// An inner service that answers with everything it saw, as JSON, and counts its calls.
 fn inspecting(
@@ -283,7 +283,7 @@ async fn named_check_paths_are_health_paths() {
 async fn prefix_moves_every_default_path() {
     let health = Health::new();
     health.register(Check::new("db", || async { true }));
-    health.set_state(tower_health::State::Working);
+    health.set_lifecycle(tower_health::Lifecycle::Working);
     let calls = Arc::new(AtomicUsize::new(0));
     let server = serve_hyper(
         HealthLayer::new()
@@ -401,7 +401,7 @@ async fn other_methods_get_405_and_never_reach_the_inner_service() {
 #[tokio::test]
 async fn health_answers_are_not_cached() {
     let health = Health::new();
-    health.set_state(State::WarmingUp); // readiness fails
+    health.set_lifecycle(Lifecycle::WarmingUp); // readiness fails
     let server = serve_hyper(
         HealthLayer::new()
             .health(health)

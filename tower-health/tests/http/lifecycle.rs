@@ -12,7 +12,7 @@ use axum::routing::get as axum_get;
 use common::{TestServer, get, serve_axum, serve_hyper};
 use http::StatusCode;
 use tower::Layer;
-use tower_health::{Check, Group, Health, HealthLayer, State, Status, StatusCodes, Subject};
+use tower_health::{Check, Group, Health, HealthLayer, Lifecycle, Status, StatusCodes, Subject};
 
 async fn server(health: &Health) -> TestServer {
     serve_hyper(
@@ -55,19 +55,19 @@ async fn every_state_against_every_probe() {
     health.register(Check::new("migrations", || async { true }).startup());
     let server = server(&health).await;
     //                                         detailed live ready startup
-    assert_eq!(health.state(), State::Unknown);
+    assert_eq!(health.lifecycle(), Lifecycle::Unknown);
     // No state set: the gates step aside and the checks decide.
     assert_eq!(statuses(&server).await, [200, 200, 200, 200]);
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     assert_eq!(statuses(&server).await, [503, 200, 503, 503]);
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     assert_eq!(statuses(&server).await, [200, 200, 200, 200]);
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     // Startup has finished for good once working was reached.
     assert_eq!(statuses(&server).await, [503, 200, 503, 200]);
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     assert_eq!(statuses(&server).await, [503, 200, 503, 200]);
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     assert_eq!(statuses(&server).await, [200, 200, 200, 200]);
 }
 
@@ -75,7 +75,7 @@ async fn every_state_against_every_probe() {
 async fn shutting_down_before_ever_working_never_starts() {
     let health = Health::new();
     let server = server(&health).await;
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     assert_eq!(statuses(&server).await, [503, 200, 503, 503]);
 }
 
@@ -84,7 +84,7 @@ async fn the_gate_says_why_readiness_fails() {
     let health = Health::new();
     health.register(Check::new("db", || async { true }));
     let server = server(&health).await;
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     let body = get(&server, "/health/ready").await.json();
     assert_eq!(body["status"], "fail");
     assert_eq!(
@@ -114,15 +114,15 @@ async fn startup_needs_working_reached_and_its_own_checks_passing() {
     let server = server(&health).await;
     let startup = || get(&server, "/health/startup");
     assert_eq!(startup().await.status, 503);
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     assert_eq!(startup().await.status, 503, "its check still fails");
     migrated.store(true, Ordering::SeqCst);
     assert_eq!(startup().await.status, 200);
     migrated.store(false, Ordering::SeqCst);
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     assert_eq!(startup().await.status, 503, "its checks keep counting");
     // Readiness does not run startup checks.
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     assert_eq!(get(&server, "/health/ready").await.status, 200);
 }
 
@@ -133,12 +133,12 @@ async fn liveness_follows_its_checks_in_every_state() {
     health.register(check.liveness());
     let server = server(&health).await;
     for state in [
-        State::Unknown,
-        State::WarmingUp,
-        State::Working,
-        State::ShuttingDown,
+        Lifecycle::Unknown,
+        Lifecycle::WarmingUp,
+        Lifecycle::Working,
+        Lifecycle::ShuttingDown,
     ] {
-        health.set_state(state);
+        health.set_lifecycle(state);
         alive.store(true, Ordering::SeqCst);
         assert_eq!(get(&server, "/health/live").await.status, 200, "{state}");
         alive.store(false, Ordering::SeqCst);
@@ -151,7 +151,7 @@ async fn one_check_endpoints_ignore_the_state() {
     let health = Health::new();
     health.register(Check::new("db", || async { true }));
     let server = server(&health).await;
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     assert_eq!(get(&server, "/health/ready").await.status, 503);
     assert_eq!(get(&server, "/health/ready/db").await.status, 200);
 }
@@ -159,11 +159,11 @@ async fn one_check_endpoints_ignore_the_state() {
 #[tokio::test]
 async fn the_state_set_from_another_task_counts_on_the_next_request() {
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     let server = server(&health).await;
     assert_eq!(get(&server, "/health/ready").await.status, 503);
     let clone = health.clone();
-    tokio::spawn(async move { clone.set_state(State::Working) })
+    tokio::spawn(async move { clone.set_lifecycle(Lifecycle::Working) })
         .await
         .unwrap();
     assert_eq!(get(&server, "/health/ready").await.status, 200);
@@ -172,7 +172,7 @@ async fn the_state_set_from_another_task_counts_on_the_next_request() {
 /// A working handle with one readiness and one liveness check that count their runs.
 fn counted() -> (Health, Arc<AtomicUsize>, Arc<AtomicUsize>) {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     // Every request that runs checks runs them, so the counts show which requests did.
     health.set_default_cache_ttl(Duration::ZERO);
     let ready_runs = Arc::new(AtomicUsize::new(0));
@@ -279,7 +279,7 @@ async fn the_maintenance_status_is_configurable() {
 async fn maintenance_wins_over_the_state() {
     let (health, _, _) = counted();
     let server = server(&health).await;
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     health.set_maintenance(true);
     assert_eq!(get(&server, "/health/ready").await.status, 299);
 }
@@ -287,7 +287,7 @@ async fn maintenance_wins_over_the_state() {
 #[tokio::test]
 async fn watchers_and_subscribers_see_probe_outcomes_change() {
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     let mut ready = health.watch(Subject::group(Group::READY));
     let mut changes = health.subscribe();
     let server = server(&health).await;
@@ -296,7 +296,7 @@ async fn watchers_and_subscribers_see_probe_outcomes_change() {
     get(&server, "/health/ready").await;
     assert!(ready.has_changed().unwrap());
     assert_eq!(*ready.borrow_and_update(), Some(Status::Fail));
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     get(&server, "/health/ready").await;
     get(&server, "/health/ready").await;
     assert_eq!(*ready.borrow_and_update(), Some(Status::Pass));

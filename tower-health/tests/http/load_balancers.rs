@@ -5,7 +5,7 @@ use crate::common;
 use common::{get, serve_hyper};
 use http::{HeaderName, HeaderValue, StatusCode};
 use tower::Layer;
-use tower_health::{Check, Endpoint, Health, HealthLayer, State, StatusCodes};
+use tower_health::{Check, Endpoint, Health, HealthLayer, Lifecycle, StatusCodes};
 
 fn degraded() -> (HeaderName, HeaderValue) {
     (
@@ -17,7 +17,7 @@ fn degraded() -> (HeaderName, HeaderValue) {
 #[tokio::test]
 async fn warn_answers_carry_the_warn_header_and_consul_gets_429() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let (name, value) = degraded();
     let layer = HealthLayer::new()
         .health(health.clone())

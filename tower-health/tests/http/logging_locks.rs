@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tower_health::{Check, Group, Health, State, Status, Subject};
+use tower_health::{Check, Group, Health, Lifecycle, Status, Subject};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 /// A subscriber layer that reads the handle on every event of the library.
@@ -28,7 +28,7 @@ impl<S: tracing::Subscriber> Layer<S> for ReadsHealth {
 #[test]
 fn a_subscriber_that_reads_the_handle_does_not_deadlock() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(
         Check::new("db", || async { Err::<(), _>("refused") }).cache(Duration::from_secs(3600)),
     );

@@ -6,12 +6,12 @@ use crate::common;
 use common::{get, serve_hyper};
 use http::StatusCode;
 use tower::Layer;
-use tower_health::{Check, CheckResult, Health, HealthLayer, State, preset};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Lifecycle, preset};
 
 #[tokio::test]
 async fn the_name_segment_is_percent_decoded_and_the_prefix_is_not() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(Check::new("my db", || async { CheckResult::fail("down") }).readiness());
     health.register(Check::new("café", || async { true }));
     let layer = HealthLayer::new()

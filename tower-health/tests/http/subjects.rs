@@ -8,13 +8,14 @@ use http::StatusCode;
 use tokio::sync::broadcast::Receiver;
 use tower::Layer;
 use tower_health::{
-    Change, Check, CheckResult, Endpoint, Gate, Group, Health, HealthLayer, State, Subject, preset,
+    Change, Check, CheckResult, Endpoint, Gate, Group, Health, HealthLayer, Lifecycle, Subject,
+    preset,
 };
 
 /// A working handle with a readiness check `db` that always fails and a passing `cache`.
 fn failing_db() -> Health {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(Check::new("db", || async { CheckResult::fail("down") }).readiness());
     health.register(Check::new("cache", || async { true }).readiness());
     health
@@ -110,7 +111,7 @@ async fn a_request_that_does_not_run_the_checks_does_not_record_the_probe() {
 #[tokio::test]
 async fn a_subset_endpoint_is_not_recorded_as_the_service() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(Check::new("db", || async { true }).readiness());
     let layer = HealthLayer::new()
         // Every check, but ungated: not what the service's status means.
@@ -153,10 +154,9 @@ async fn a_subset_endpoint_is_not_recorded_as_the_service() {
 #[tokio::test]
 async fn a_named_endpoint_keeps_the_gate_it_is_given() {
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     health.register(Check::new("db", || async { true }).readiness());
-    let layer =
-        HealthLayer::new().endpoint(Endpoint::new("/gated").per_check().gate(Gate::Working));
+    let layer = HealthLayer::new().endpoint(Endpoint::new("/gated").per_check().gate(Gate::Ready));
     let server = server(&health, layer).await;
 
     assert_eq!(
@@ -172,7 +172,7 @@ async fn a_named_endpoint_keeps_the_gate_it_is_given() {
         get(&server, "/health/ready/db").await.status,
         StatusCode::OK
     );
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     assert_eq!(get(&server, "/gated/db").await.status, StatusCode::OK);
     server.stop().await;
 }
@@ -180,7 +180,7 @@ async fn a_named_endpoint_keeps_the_gate_it_is_given() {
 #[tokio::test]
 async fn the_service_endpoint_runs_everything_gated_by_working_and_maintenance() {
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     health.register(Check::new("alive", || async { true }).liveness());
     health.register(Check::new("db", || async { CheckResult::warn("slow") }).readiness());
     let layer = HealthLayer::new()
@@ -192,7 +192,7 @@ async fn the_service_endpoint_runs_everything_gated_by_working_and_maintenance()
         get(&server, "/svc").await.status,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let reply = get(&server, "/svc").await;
     assert_eq!(reply.status, StatusCode::OK);
     let checks = reply.json()["checks"].as_object().unwrap().len();

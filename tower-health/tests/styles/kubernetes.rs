@@ -6,7 +6,7 @@ use crate::common;
 use std::time::Duration;
 
 use tower::ServiceBuilder;
-use tower_health::{Check, Drain, Health, HealthLayer, State};
+use tower_health::{Check, Drain, Health, HealthLayer, Lifecycle};
 
 const MANIFEST: &str = include_str!("../../examples/kubernetes/deployment.yaml");
 
@@ -63,7 +63,7 @@ async fn the_http_probe_paths_are_answered_by_the_default_layer() {
     assert_eq!(paths, ["/health/startup", "/health/live", "/health/ready"]);
     let health = Health::new();
     health.register(Check::new("db", || async { true }));
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let server = common::serve_hyper(
         ServiceBuilder::new()
             .layer(HealthLayer::new().health(health))

@@ -5,7 +5,9 @@ use crate::styles;
 
 use http::Method;
 use styles::{Logs, Switch};
-use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State, preset::Kubernetes};
+use tower_health::{
+    Check, CheckResult, Exposure, Health, HealthLayer, Lifecycle, preset::Kubernetes,
+};
 
 use common::{TestServer, get, request};
 
@@ -18,7 +20,7 @@ struct Fixture {
 /// `ping` (liveness and readiness) always passes; `db` (readiness) fails when the test says so.
 async fn fixture() -> Fixture {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(Check::new("ping", || async {}).liveness().readiness());
     let db = Switch::new(false);
     health.register(db.check(
@@ -30,7 +32,7 @@ async fn fixture() -> Fixture {
         HealthLayer::new()
             .health(health.clone())
             // The API server shows single-check reasons; tower-health withholds them unless told.
-            .endpoints(Kubernetes::new().details(Exposure::Messages)),
+            .endpoints(Kubernetes::new().exposure(Exposure::Messages)),
     )
     .await;
     Fixture { server, health, db }
@@ -151,7 +153,7 @@ async fn single_check_paths_answer_ok_or_the_error() {
 #[tokio::test]
 async fn readiness_fails_until_the_service_is_working() {
     let f = fixture().await;
-    f.health.set_state(State::WarmingUp);
+    f.health.set_lifecycle(Lifecycle::WarmingUp);
     let reply = get(&f.server, "/readyz").await;
     assert_eq!(reply.status, 500);
     assert_eq!(
@@ -159,7 +161,7 @@ async fn readiness_fails_until_the_service_is_working() {
         "[-]state failed: reason withheld\n[+]ping ok\n[+]db ok\nreadyz check failed\n"
     );
     assert_eq!(get(&f.server, "/livez").await.text(), "ok");
-    f.health.set_state(State::Working);
+    f.health.set_lifecycle(Lifecycle::Working);
     f.health.set_maintenance(true);
     let reply = get(&f.server, "/readyz").await;
     assert_eq!(reply.status, 500);
@@ -208,7 +210,7 @@ async fn other_paths_and_methods() {
 #[tokio::test]
 async fn single_check_reasons_are_withheld_unless_the_application_allows_them() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(
         Check::new("db", || async {
             Err::<(), _>("connection refused to 10.0.0.7:5432")

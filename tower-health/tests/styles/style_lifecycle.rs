@@ -5,7 +5,7 @@ use crate::styles;
 
 use http::Method;
 use serde_json::json;
-use tower_health::{Health, HealthLayer, State, preset::Py12fCommon};
+use tower_health::{Health, HealthLayer, Lifecycle, preset::Py12fCommon};
 
 use common::{Reply, TestServer, get, request};
 
@@ -45,21 +45,21 @@ async fn every_state_has_its_status_and_note() {
     let health = Health::new();
     let server = server(&health).await;
     assert_state_answer(&get(&server, "/health").await, 503, "fail", NO_INFORMATION);
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     assert_state_answer(&get(&server, "/health").await, 202, "warn", NOT_HEALTHY);
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     assert_state_answer(&get(&server, "/health").await, 200, "pass", RUNNING);
-    health.set_state(State::ShuttingDown);
+    health.set_lifecycle(Lifecycle::ShuttingDown);
     assert_state_answer(&get(&server, "/health").await, 202, "warn", NOT_HEALTHY);
     // Any transition is allowed, back to the start included.
-    health.set_state(State::Unknown);
+    health.set_lifecycle(Lifecycle::Unknown);
     assert_state_answer(&get(&server, "/health").await, 503, "fail", NO_INFORMATION);
 }
 
 #[tokio::test]
 async fn head_has_the_get_headers_and_no_body() {
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     let server = server(&health).await;
     let got = get(&server, "/health").await;
     let head = request(&server, Method::HEAD, "/health").await;
@@ -86,7 +86,7 @@ async fn other_methods_get_405_with_allow() {
 #[tokio::test]
 async fn query_is_ignored_and_other_paths_are_not_served() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     let server = server(&health).await;
     assert_state_answer(
         &get(&server, "/health?verbose=1").await,
@@ -140,7 +140,7 @@ mod listener {
             )]
         );
         assert_state_answer(&get_at(addr, "/health").await, 503, "fail", NO_INFORMATION);
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         assert_state_answer(&get_at(addr, "/health").await, 200, "pass", RUNNING);
         assert_state_answer(&get(&main, "/health").await, 200, "pass", RUNNING);
         // Its other paths are not found; HEAD and 405 as on the layer.
@@ -153,7 +153,7 @@ mod listener {
             tokio::net::TcpStream::connect(addr).await.is_err(),
             "stopped with the app"
         );
-        health.set_state(State::ShuttingDown);
+        health.set_lifecycle(Lifecycle::ShuttingDown);
         assert_eq!(logs.wait_for(NOT_RUNNING, 1).await.len(), 1);
     }
 
@@ -189,7 +189,7 @@ mod listener {
             assert_eq!(listener.local_addr(), None, "{off:?}");
             assert!(!listener.is_running());
             assert!(logs.lines_with("Health check serving on").is_empty());
-            health.set_state(State::Working);
+            health.set_lifecycle(Lifecycle::Working);
             let warned = logs.wait_for(NOT_RUNNING, 1).await;
             assert_eq!(warned.len(), 1, "{off:?}: {}", logs.text());
             assert!(warned[0].contains("WARN"));
@@ -204,7 +204,7 @@ mod listener {
         let (logs, _guard) = Logs::capture();
         let health = Health::new();
         let _server = server(&health).await;
-        health.set_state(State::Working);
+        health.set_lifecycle(Lifecycle::Working);
         assert!(logs.wait_for(NOT_RUNNING, 1).await.is_empty());
     }
 }

@@ -29,7 +29,7 @@ async fn fixture(preset: FlaskHealthz) -> Fixture {
         CheckResult::fail("database is down"),
     ));
     // flask-healthz shows messages; tower-health withholds them unless told.
-    let preset = preset.details(Exposure::Messages);
+    let preset = preset.exposure(Exposure::Messages);
     let server =
         styles::serve_layer(HealthLayer::new().health(health.clone()).endpoints(preset)).await;
     Fixture {

@@ -4,14 +4,14 @@ use crate::common;
 
 use axum::{Router, routing::get as route_get};
 use serde_json::json;
-use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, State, preset};
+use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, Lifecycle, preset};
 
 use common::{get, serve_axum};
 
 #[tokio::test]
 async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
     let health = Health::new();
-    health.set_state(State::Working);
+    health.set_lifecycle(Lifecycle::Working);
     health.register(
         Check::new("database", || async {
             CheckResult::pass().data("time", 0.5)
@@ -27,7 +27,7 @@ async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
                 .health(health.clone())
                 .endpoints(preset::Kubernetes::new())
                 .endpoints(preset::OarepoHeartbeat::new())
-                .endpoints(preset::FlaskHealthz::new().details(Exposure::Messages)),
+                .endpoints(preset::FlaskHealthz::new().exposure(Exposure::Messages)),
         );
     let server = serve_axum(app).await;
 
@@ -72,7 +72,7 @@ async fn kubernetes_heartbeat_named_and_default_paths_side_by_side() {
 #[tokio::test]
 async fn a_preset_at_a_default_path_replaces_the_default_endpoint() {
     let health = Health::new();
-    health.set_state(State::WarmingUp);
+    health.set_lifecycle(Lifecycle::WarmingUp);
     let app = Router::new().layer(
         HealthLayer::new()
             .health(health.clone())

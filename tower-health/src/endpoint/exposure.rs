@@ -11,8 +11,8 @@ use crate::health::Exposure;
 type Predicate = Arc<dyn Fn(&request::Parts) -> bool + Send + Sync>;
 
 /// Who sees how much: an [`Exposure`] level for every request, raised for requests a predicate
-/// accepts ([`Details::when`]). The default shows [`Exposure::Names`] to everyone; an
-/// [`Exposure`] converts into a `Details` that shows that level to everyone.
+/// accepts ([`ExposurePolicy::when`]). The default shows [`Exposure::Names`] to everyone; an
+/// [`Exposure`] converts into a `ExposurePolicy` that shows that level to everyone.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -20,15 +20,15 @@ type Predicate = Arc<dyn Fn(&request::Parts) -> bool + Send + Sync>;
 /// use http::{Request, StatusCode};
 /// use http_body_util::BodyExt;
 /// use tower::ServiceExt;
-/// use tower_health::{Check, Details, Exposure, Health, HealthLayer, authorize};
+/// use tower_health::{Check, ExposurePolicy, Exposure, Health, HealthLayer, authorize};
 ///
 /// let health = Health::new();
 /// health.register(Check::new("payments-db", || async { Err::<(), _>("10.0.0.7:5432 refused") }));
 /// // The status for everyone, names and messages for requests bearing the operator token.
-/// let details = Details::new(Exposure::StatusOnly)
+/// let details = ExposurePolicy::new(Exposure::StatusOnly)
 ///     .when(Exposure::Messages, authorize::bearer("s3cret-operator-token"));
 /// let service = tower::ServiceBuilder::new()
-///     .layer(HealthLayer::new().health(health).details(details))
+///     .layer(HealthLayer::new().health(health).exposure(details))
 ///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
 ///
 /// let anonymous = Request::get("/health").body(String::new()).unwrap();
@@ -47,16 +47,16 @@ type Predicate = Arc<dyn Fn(&request::Parts) -> bool + Send + Sync>;
 /// # }
 /// ```
 #[derive(Clone, Default)]
-pub struct Details {
+pub struct ExposurePolicy {
     level: Exposure,
     /// Higher levels and the requests they are for; the highest accepted wins.
     raised: Vec<(Exposure, Predicate)>,
 }
 
-impl Details {
+impl ExposurePolicy {
     /// `level` for every request.
     pub fn new(level: Exposure) -> Self {
-        Details {
+        ExposurePolicy {
             level,
             raised: Vec::new(),
         }
@@ -99,16 +99,16 @@ impl Details {
     }
 }
 
-impl From<Exposure> for Details {
+impl From<Exposure> for ExposurePolicy {
     fn from(level: Exposure) -> Self {
-        Details::new(level)
+        ExposurePolicy::new(level)
     }
 }
 
-impl fmt::Debug for Details {
+impl fmt::Debug for ExposurePolicy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let raised: Vec<Exposure> = self.raised.iter().map(|(level, _)| *level).collect();
-        f.debug_struct("Details")
+        f.debug_struct("ExposurePolicy")
             .field("level", &self.level)
             .field("raised_when_authorized", &raised)
             .finish()
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn the_highest_accepted_level_wins() {
-        let details = Details::new(Exposure::StatusOnly)
+        let details = ExposurePolicy::new(Exposure::StatusOnly)
             .when(Exposure::Messages, |r| {
                 r.headers.get("x-level").is_some_and(|v| v == "messages")
             })
@@ -144,10 +144,10 @@ mod tests {
 
     #[test]
     fn a_predicate_never_lowers_the_level() {
-        let details = Details::new(Exposure::Names).when(Exposure::StatusOnly, |_| true);
+        let details = ExposurePolicy::new(Exposure::Names).when(Exposure::StatusOnly, |_| true);
         assert_eq!(details.level_for(&request(None)), Exposure::Names);
         assert_eq!(
-            Details::default().level_for(&request(None)),
+            ExposurePolicy::default().level_for(&request(None)),
             Exposure::Names
         );
     }
