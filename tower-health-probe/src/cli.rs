@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::duration::parse_go_duration;
+use crate::outcome::{ProbeOutcome, Verdict};
 use crate::probe::Probe;
 
 /// Parses grpc_health_probe-style arguments and runs the probe, printing its message (standard
@@ -158,6 +159,50 @@ fn positive(flag: &str, value: &str) -> Result<Duration, String> {
         None => Err(format!(
             "invalid value {value:?} for flag -{flag}: a duration such as 1s or 500ms"
         )),
+    }
+}
+
+impl Probe {
+    /// Parses grpc_health_probe-style arguments (without the program name):
+    ///
+    /// ```text
+    /// URL                    HTTP: GET this http:// URL
+    ///   -timeout DURATION      bound on the whole request (default 1s)
+    /// -addr HOST:PORT        gRPC: call grpc.health.v1.Health/Check at this address
+    ///   -service NAME          the service to ask about (default "")
+    ///   -rpc-timeout DURATION  bound on the RPC (default 1s)
+    /// -connect-timeout DURATION  bound on connecting (default 1s)
+    /// -user-agent STRING         the User-Agent (default tower-health-probe/VERSION)
+    /// ```
+    ///
+    /// Flags take one dash or two, and their value after `=` or as the next argument; durations
+    /// are Go's (`1s`, `500ms`, `1m30s`, `1.5s`). `-v` is accepted and changes nothing. A wrong
+    /// argument, or `-h`/`-help`, gives a [`BadArguments`](Verdict::BadArguments) outcome
+    /// whose message ends with the usage, as grpc_health_probe exits 1 for them.
+    ///
+    /// ```
+    /// use tower_health_probe::{Probe, Verdict};
+    ///
+    /// assert!(Probe::from_args(["-addr", "127.0.0.1:50051", "-service=readiness"]).is_ok());
+    /// assert!(Probe::from_args(["http://127.0.0.1:3000/health", "-timeout", "500ms"]).is_ok());
+    /// let bad = Probe::from_args(["-addr"]).unwrap_err();
+    /// assert_eq!(bad.verdict(), Verdict::BadArguments);
+    /// ```
+    pub fn from_args<I, S>(args: I) -> Result<Probe, ProbeOutcome>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Args::parse(args).map_err(|why| {
+            ProbeOutcome::new(
+                Verdict::BadArguments,
+                if why.is_empty() {
+                    USAGE.to_owned()
+                } else {
+                    format!("error: {why}\n{USAGE}")
+                },
+            )
+        })
     }
 }
 

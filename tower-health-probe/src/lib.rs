@@ -102,6 +102,7 @@ mod grpc;
 mod http;
 mod outcome;
 mod probe;
+mod run;
 mod target;
 
 pub use cli::cli;

@@ -1,7 +1,7 @@
 //! A standalone health listener on an address of its own, for applications that do not want
 //! health on their main port (py-12f-common's health check server).
 //!
-//! It serves a [`HealthLayer`] (so the same [`Health`](crate::Health) handle, registry and
+//! It serves a [`HealthLayer`] (so the same [`Health`] handle, registry and
 //! state as the application's layer) over HTTP/1.1, answers 404 to every other path, and is
 //! configured from the environment:
 //!

@@ -14,7 +14,7 @@ use crate::health::{Group, Subject};
 /// `/livez` answers the `live` group, ungated; `/readyz` the `ready` group, gated by the
 /// working state and by maintenance mode. Failures answer 500; the aggregate endpoints withhold
 /// the reasons (they are logged). The single-check ones withhold them too unless
-/// [`Kubernetes::details`] allows them: the Kubernetes API server shows them, so
+/// [`Kubernetes::exposure`] allows them: the Kubernetes API server shows them, so
 /// `.exposure(Exposure::Messages)` answers exactly as it does, to anyone who can reach the port.
 /// At [`Exposure::StatusOnly`] no `[+]NAME` line is written: a failing aggregate answers
 /// `livez check failed` alone.
