@@ -29,22 +29,30 @@
 //! # }
 //! ```
 //!
-//! The crate is laid out by layer, each depending only on those before it:
+//! The crate is laid out by layer, each using only those above it in this list:
 //! - the core ([`Health`], [`Check`], [`Group`], [`Subject`], [`Report`], [`Change`]): checks,
 //!   the registry, groups, evaluation with a result cache and single-flight, background runs,
-//!   thresholds and change events; it knows no HTTP;
+//!   thresholds, change events and the counts of each check's runs; it knows no HTTP. Beside it
+//!   and on it alone: [`checks`] (the ready-made checks that need no client crate) and
+//!   [`Drain`];
 //! - [`format`](mod@format): how an answer is written (health+json by default);
 //! - [`Endpoint`], [`StatusCodes`], [`ExposurePolicy`], [`Exposure`]: what one health path answers and
 //!   how, and who sees how much of it ([`authorize`]: ready-made predicates);
+//! - metrics: the core's counts as Prometheus text and, with the feature `metrics`, through the
+//!   `metrics` facade, hearing the core through one hook;
+//! - `grpc` (feature `grpc`): the gRPC health protocol over the core;
 //! - [`HealthLayer`], [`HealthService`], [`ResponseFuture`], [`HealthBody`]: the only code that
-//!   sees HTTP requests: routing, parameters, responses, pass-through, and the Prometheus
-//!   metrics endpoint ([`HealthLayer::metrics`]);
-//! - [`preset`]: the endpoints of other health-check packages, path for path;
-//! - protocol glue: `grpc` (feature `grpc`), `listener` (feature `listener`), [`Drain`];
-//! - [`checks`]: the ready-made checks that need no client crate (manual reports, TCP); those
-//!   that do (HTTP, upstream health, disk, memory, PostgreSQL, Redis, TLS certificates, DNS,
-//!   gRPC) are in the tower-health-checks crate.
+//!   sees HTTP requests: routing, parameters, responses, pass-through, gRPC health over the same
+//!   port and the metrics endpoint ([`HealthLayer::metrics`]);
+//! - [`preset`]: the endpoints of other health-check packages, path for path; `listener`
+//!   (feature `listener`): a health server on an address of its own.
+//!
+//! Two more packages build on this one: tower-health-checks, the ready-made checks that need a
+//! client crate (HTTP, upstream health, disk, memory, PostgreSQL, Redis, TLS certificates, DNS,
+//! gRPC), each behind a feature; and tower-health-probe, a probe client and binary for images
+//! without curl.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
 #![warn(
     missing_docs,
@@ -86,8 +94,10 @@ pub mod authorize;
 pub mod checks;
 pub mod format;
 #[cfg(feature = "grpc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
 pub mod grpc;
 #[cfg(feature = "listener")]
+#[cfg_attr(docsrs, doc(cfg(feature = "listener")))]
 pub mod listener;
 pub mod preset;
 

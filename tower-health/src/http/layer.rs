@@ -245,6 +245,7 @@ impl HealthLayer {
     /// # drop(layer);
     /// ```
     #[cfg(feature = "grpc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
     #[must_use]
     pub fn grpc(self) -> Self {
         self.grpc_watch_interval(crate::grpc::GrpcHealth::DEFAULT_WATCH_INTERVAL)
@@ -252,6 +253,7 @@ impl HealthLayer {
 
     /// [`HealthLayer::grpc`] with open `Watch` streams re-evaluating every `interval`.
     #[cfg(feature = "grpc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
     #[must_use]
     pub fn grpc_watch_interval(self, interval: std::time::Duration) -> Self {
         self.configure(|config| config.grpc = Some(interval))
