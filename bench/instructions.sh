@@ -29,7 +29,7 @@ fi
 
 FEATURES=""
 GRPC=0
-if grep -qE '^[[:space:]]*grpc[[:space:]]*=' "$ROOT/Cargo.toml"; then
+if grep -qE '^[[:space:]]*grpc[[:space:]]*=' "$ROOT/tower-health/Cargo.toml"; then
     FEATURES="--features grpc,tower-health-grpc,tower-health/grpc"
     GRPC=1
 fi
@@ -95,8 +95,8 @@ fi
 fi
 [ "${IN_PROCESS:-1}" = 1 ] || exit 0
 
-(cd "$ROOT" && cargo bench --quiet --bench layer --no-run)
-BENCH=$(cd "$ROOT" && cargo bench --bench layer --no-run 2>&1 | awk -F'[()]' '/Executable/ { print $2 }')
+(cd "$ROOT" && cargo bench -p tower-health --quiet --bench layer --no-run)
+BENCH=$(cd "$ROOT" && cargo bench -p tower-health --bench layer --no-run 2>&1 | awk -F'[()]' '/Executable/ { print $2 }')
 
 # in_process NAME: instructions of one iteration of benchmark NAME.
 in_process() {

@@ -51,7 +51,7 @@ fi
 # tower-health's gRPC answer exists only where the root crate has a `grpc` feature.
 FEATURES=""
 GRPC=0
-if grep -qE '^[[:space:]]*grpc[[:space:]]*=' "$ROOT/Cargo.toml"; then
+if grep -qE '^[[:space:]]*grpc[[:space:]]*=' "$ROOT/tower-health/Cargo.toml"; then
     FEATURES="--features grpc,tower-health-grpc,tower-health/grpc"
     GRPC=1
 else
@@ -280,9 +280,9 @@ if [ "$IN_PROCESS" = 1 ]; then
     cleanup
     PIDS=()
     log "in-process benchmarks (cargo bench --bench layer)"
-    (cd "$ROOT" && cargo bench --quiet --bench layer --no-run)
+    (cd "$ROOT" && cargo bench -p tower-health --quiet --bench layer --no-run)
     # Built first, so only the run is pinned.
-    (cd "$ROOT" && taskset -c "$SERVER_CPU" cargo bench --quiet --bench layer) >"$OUT_DIR/in-process.txt" 2>&1
+    (cd "$ROOT" && taskset -c "$SERVER_CPU" cargo bench -p tower-health --quiet --bench layer) >"$OUT_DIR/in-process.txt" 2>&1
     {
         echo
         echo "In-process (\`cargo bench --bench layer\`, divan; full output with allocation counts in target/bench/in-process.txt):"
