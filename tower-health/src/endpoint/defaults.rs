@@ -1,5 +1,6 @@
-//! The layer's own endpoints: `{prefix}` for the whole service, `{prefix}/{group}` for every
-//! group and `{prefix}/{group}/{check}` for each of its checks.
+//! The layer's settings: its own endpoints (`{prefix}` for the whole service, `{prefix}/{group}`
+//! for every group and `{prefix}/{group}/{check}` for each of its checks), and what every
+//! endpoint on it inherits unless it sets its own.
 
 use std::sync::Arc;
 
@@ -8,13 +9,15 @@ use http::HeaderMap;
 use super::{Endpoint, ExposurePolicy, PathPattern, StatusCodes};
 use crate::format::{Format, HealthJson};
 
-/// How the default endpoints answer; set through the layer's builder.
+/// The layer's settings, set through its builder: whether and where its default endpoints
+/// answer, and the format, exposure, codes, warn headers and logging of every endpoint on it
+/// that does not set its own.
 #[derive(Clone)]
 pub(crate) struct Defaults {
     pub(crate) enabled: bool,
     pub(crate) prefix: String,
     pub(crate) format: Arc<dyn Format>,
-    pub(crate) details: ExposurePolicy,
+    pub(crate) exposure: ExposurePolicy,
     pub(crate) codes: StatusCodes,
     pub(crate) warn_headers: HeaderMap,
     pub(crate) no_log: bool,
@@ -26,7 +29,7 @@ impl Default for Defaults {
             enabled: true,
             prefix: "/health".to_owned(),
             format: Arc::new(HealthJson::new()),
-            details: ExposurePolicy::default(),
+            exposure: ExposurePolicy::default(),
             codes: StatusCodes::default(),
             warn_headers: HeaderMap::new(),
             no_log: false,
@@ -45,16 +48,6 @@ impl Defaults {
             path: PathPattern::Groups(self.prefix.clone().into_boxed_str()),
             ..Endpoint::new("")
         };
-        [service, groups]
-            .into_iter()
-            .map(|endpoint| Endpoint {
-                format: self.format.clone(),
-                details: self.details.clone(),
-                codes: self.codes,
-                warn_headers: self.warn_headers.clone(),
-                no_log: self.no_log,
-                ..endpoint
-            })
-            .collect()
+        vec![service, groups]
     }
 }

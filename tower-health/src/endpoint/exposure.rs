@@ -76,15 +76,6 @@ impl ExposurePolicy {
         self
     }
 
-    /// These details with no level above `cap`.
-    pub(crate) fn at_most(mut self, cap: Exposure) -> Self {
-        self.level = self.level.min(cap);
-        for (level, _) in &mut self.raised {
-            *level = (*level).min(cap);
-        }
-        self
-    }
-
     /// The level `request` gets. Predicates that could not raise it are not asked.
     pub(crate) fn level_for(&self, request: &request::Parts) -> Exposure {
         self.raised

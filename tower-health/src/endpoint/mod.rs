@@ -79,9 +79,22 @@ pub struct Endpoint {
     pub(crate) methods: Methods,
     pub(crate) codes: StatusCodes,
     pub(crate) warn_headers: HeaderMap,
-    pub(crate) details: ExposurePolicy,
+    pub(crate) exposure: ExposurePolicy,
     pub(crate) format: Arc<dyn Format>,
     pub(crate) no_log: bool,
+    /// The settings a layer passes down that this endpoint set itself.
+    own: Own,
+}
+
+/// Which of the settings a [`HealthLayer`](crate::HealthLayer) passes down to its endpoints an
+/// endpoint set itself, and so keeps.
+#[derive(Clone, Copy, Debug, Default)]
+struct Own {
+    codes: bool,
+    warn_headers: bool,
+    exposure: bool,
+    format: bool,
+    no_log: bool,
 }
 
 impl Endpoint {
@@ -100,10 +113,32 @@ impl Endpoint {
             methods: Methods::get_head(),
             codes: StatusCodes::default(),
             warn_headers: HeaderMap::new(),
-            details: ExposurePolicy::default(),
+            exposure: ExposurePolicy::default(),
             format: Arc::new(HealthJson::new()),
             no_log: false,
+            own: Own::default(),
         }
+    }
+
+    /// This endpoint with `layer`'s settings in place of those it did not set itself.
+    pub(crate) fn inherit(mut self, layer: &Defaults) -> Self {
+        let own = self.own;
+        if !own.codes {
+            self.codes = layer.codes;
+        }
+        if !own.warn_headers {
+            self.warn_headers = layer.warn_headers.clone();
+        }
+        if !own.exposure {
+            self.exposure = layer.exposure.clone();
+        }
+        if !own.format {
+            self.format = layer.format.clone();
+        }
+        if !own.no_log {
+            self.no_log = layer.no_log;
+        }
+        self
     }
 
     /// What the endpoint evaluates; its gate and maintenance follow the subject unless
@@ -205,6 +240,7 @@ impl Endpoint {
     #[must_use]
     pub fn status_codes(mut self, codes: StatusCodes) -> Self {
         self.codes = codes;
+        self.own.codes = true;
         self
     }
 
@@ -236,6 +272,7 @@ impl Endpoint {
     #[must_use]
     pub fn warn_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.warn_headers.append(name, value);
+        self.own.warn_headers = true;
         self
     }
 
@@ -243,8 +280,9 @@ impl Endpoint {
     /// [`Exposure::Names`](crate::Exposure::Names) for all): an [`Exposure`](crate::Exposure),
     /// or [`ExposurePolicy`] raising it for requests a predicate accepts.
     #[must_use]
-    pub fn exposure(mut self, details: impl Into<ExposurePolicy>) -> Self {
-        self.details = details.into();
+    pub fn exposure(mut self, exposure: impl Into<ExposurePolicy>) -> Self {
+        self.exposure = exposure.into();
+        self.own.exposure = true;
         self
     }
 
@@ -256,6 +294,7 @@ impl Endpoint {
 
     pub(crate) fn shared_format(mut self, format: Arc<dyn Format>) -> Self {
         self.format = format;
+        self.own.format = true;
         self
     }
 
@@ -263,6 +302,7 @@ impl Endpoint {
     #[must_use]
     pub fn no_log(mut self) -> Self {
         self.no_log = true;
+        self.own.no_log = true;
         self
     }
 }
@@ -276,7 +316,7 @@ impl fmt::Debug for Endpoint {
             .field("maintenance", &self.maintenance)
             .field("run_checks", &self.run_checks)
             .field("codes", &self.codes)
-            .field("details", &self.details)
+            .field("exposure", &self.exposure)
             .finish_non_exhaustive()
     }
 }

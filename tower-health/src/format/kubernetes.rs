@@ -7,13 +7,16 @@ use super::content_type::TEXT_PLAIN_UTF8;
 use super::{Answer, Format, Outcome, Rendered};
 use crate::health::Status;
 
+/// What stands where a reason is not shown.
+const WITHHELD: &str = "reason withheld";
+
 /// The text the Kubernetes API server answers on `/livez` and `/readyz`.
 ///
 /// An aggregate endpoint ([`KubernetesText::new`]) answers `ok`; with `?verbose` one line per
 /// check (`[+]db ok`, `[+]db excluded: ok`, a `warn:` line for excludes that match nothing) and
 /// `livez check passed`; on failure always the lines, `[-]db failed: reason withheld` and
-/// `livez check failed`. The reason is shown instead of `reason withheld` only where the
-/// exposure policy allows. A single-check endpoint ([`KubernetesText::single`]) answers `ok` or
+/// `livez check failed`, whatever the exposure policy allows (the API server never shows
+/// reasons there: they are logged). A single-check endpoint ([`KubernetesText::single`]) answers `ok` or
 /// `internal server error: REASON`.
 #[derive(Clone, Debug)]
 pub(crate) struct KubernetesText {
@@ -35,20 +38,15 @@ impl KubernetesText {
     }
 
     fn aggregate(name: &str, answer: &Answer<'_>) -> String {
-        let reason = |message: Option<&str>| match message {
-            Some(message) if answer.shows_messages() => message.to_owned(),
-            _ => "reason withheld".to_owned(),
-        };
         let mut lines = String::new();
         match answer.outcome {
             Outcome::Report(report) => {
-                if let Some((Status::Fail, why)) = &report.gate {
-                    lines += &format!("[-]state failed: {}\n", reason(Some(why)));
+                if let Some((Status::Fail, _)) = &report.gate {
+                    lines += &format!("[-]state failed: {WITHHELD}\n");
                 }
                 for check in &report.checks {
                     if check.status() == Status::Fail {
-                        let why = reason(check.result.message.as_deref());
-                        lines += &format!("[-]{} failed: {why}\n", check.name);
+                        lines += &format!("[-]{} failed: {WITHHELD}\n", check.name);
                     } else {
                         lines += &format!("[+]{} ok\n", check.name);
                     }
@@ -69,8 +67,7 @@ impl KubernetesText {
                 }
             }
             Outcome::Maintenance => {
-                let why = reason(Some("maintenance mode is on"));
-                lines += &format!("[-]maintenance failed: {why}\n");
+                lines += &format!("[-]maintenance failed: {WITHHELD}\n");
             }
             Outcome::UnknownCheck(_) => return "404 page not found\n".to_owned(),
         }
@@ -92,7 +89,7 @@ impl KubernetesText {
                 let reason = if answer.shows_messages() && !reasons.is_empty() {
                     reasons
                 } else {
-                    "reason withheld".to_owned()
+                    WITHHELD.to_owned()
                 };
                 format!("internal server error: {reason}\n")
             }

@@ -142,7 +142,7 @@ impl EndpointHandler {
             selection,
             maintenance,
             params,
-            exposure: endpoint.details.level_for(&request.parts),
+            exposure: endpoint.exposure.level_for(&request.parts),
             head: request.parts.method == Method::HEAD,
             reads_form,
         }

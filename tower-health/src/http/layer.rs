@@ -140,28 +140,33 @@ impl HealthLayer {
         self.configure(|config| config.defaults.enabled = false)
     }
 
-    /// The format of the default endpoints (default [`HealthJson`](crate::format::HealthJson)).
+    /// The response format (default [`HealthJson`](crate::format::HealthJson)) of every
+    /// endpoint on this layer that does not set its own.
     #[must_use]
     pub fn format(self, format: impl Format) -> Self {
         self.configure(|config| config.defaults.format = Arc::new(format))
     }
 
-    /// How much of the report the default endpoints show each request (default
-    /// [`Exposure::Names`](crate::Exposure::Names) for all; see [`ExposurePolicy`]).
+    /// How much of the report each request sees (default
+    /// [`Exposure::Names`](crate::Exposure::Names) for all; see [`ExposurePolicy`]), on every
+    /// endpoint on this layer that does not set its own: the defaults, presets and added
+    /// endpoints alike.
     #[must_use]
-    pub fn exposure(self, details: impl Into<ExposurePolicy>) -> Self {
-        let details = details.into();
-        self.configure(|config| config.defaults.details = details)
+    pub fn exposure(self, exposure: impl Into<ExposurePolicy>) -> Self {
+        let exposure = exposure.into();
+        self.configure(|config| config.defaults.exposure = exposure)
     }
 
-    /// The status codes of the default endpoints.
+    /// The status codes of every endpoint on this layer that does not set its own (presets
+    /// set their packages' codes).
     #[must_use]
     pub fn status_codes(self, codes: StatusCodes) -> Self {
         self.configure(|config| config.defaults.codes = codes)
     }
 
-    /// Adds a header to the warn answers of the default endpoints, such as `x-envoy-degraded`
-    /// for Envoy (see [`Endpoint::warn_header`]).
+    /// Adds a header to the warn answers, such as `x-envoy-degraded` for Envoy (see
+    /// [`Endpoint::warn_header`]), of every endpoint on this layer that sets no warn header of
+    /// its own.
     #[must_use]
     pub fn warn_header(self, name: http::HeaderName, value: http::HeaderValue) -> Self {
         self.configure(|config| {
@@ -169,7 +174,8 @@ impl HealthLayer {
         })
     }
 
-    /// Leaves 200 answers of the default endpoints out of the per-request log.
+    /// Leaves 200 answers out of the per-request log, on every endpoint on this layer that does
+    /// not set it itself.
     #[must_use]
     pub fn no_log(self) -> Self {
         self.configure(|config| config.defaults.no_log = true)
@@ -286,9 +292,10 @@ impl Config {
             let counts = counted.then(|| Arc::new(RequestCounts::new(endpoint.path.template())));
             EndpointHandler::new(endpoint, counts)
         };
-        let added: Vec<EndpointHandler> = self.endpoints.iter().cloned().map(handler).collect();
+        let inherit = |endpoint: Endpoint| handler(endpoint.inherit(&self.defaults));
+        let added: Vec<EndpointHandler> = self.endpoints.iter().cloned().map(inherit).collect();
         let defaults: Vec<EndpointHandler> =
-            self.defaults.endpoints().into_iter().map(handler).collect();
+            self.defaults.endpoints().into_iter().map(inherit).collect();
         let metrics = self.metrics.then(|| {
             let counts = added
                 .iter()

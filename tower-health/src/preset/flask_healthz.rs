@@ -23,7 +23,8 @@ use crate::format::ProblemJson;
 pub struct FlaskHealthz {
     prefix: String,
     no_log: bool,
-    details: ExposurePolicy,
+    /// Unless set, the layer's.
+    exposure: Option<ExposurePolicy>,
 }
 
 impl Default for FlaskHealthz {
@@ -38,7 +39,7 @@ impl FlaskHealthz {
         FlaskHealthz {
             prefix: "/healthz".to_owned(),
             no_log: false,
-            details: ExposurePolicy::default(),
+            exposure: None,
         }
     }
 
@@ -61,29 +62,31 @@ impl FlaskHealthz {
     /// failing check's message is the `title` (flask-healthz's behaviour); below, the title is
     /// the reason phrase (the default); at
     /// [`Exposure::StatusOnly`](crate::Exposure::StatusOnly) the title never names the check.
+    /// Unless set here, the layer's [`exposure`](crate::HealthLayer::exposure).
     #[must_use]
-    pub fn exposure(mut self, details: impl Into<ExposurePolicy>) -> Self {
-        self.details = details.into();
+    pub fn exposure(mut self, exposure: impl Into<ExposurePolicy>) -> Self {
+        self.exposure = Some(exposure.into());
         self
     }
 
     /// The endpoints.
     #[must_use]
     pub fn endpoints(self) -> Vec<Endpoint> {
-        let endpoint = Endpoint::new(self.prefix)
+        let mut endpoint = Endpoint::new(self.prefix)
             .per_check()
             .methods([Method::GET, Method::HEAD, Method::OPTIONS])
-            .exposure(self.details)
             .status_codes(StatusCodes {
                 errored: Some(StatusCode::INTERNAL_SERVER_ERROR),
                 ..StatusCodes::default()
             })
             .format(ProblemJson);
-        vec![if self.no_log {
-            endpoint.no_log()
-        } else {
-            endpoint
-        }]
+        if let Some(exposure) = self.exposure {
+            endpoint = endpoint.exposure(exposure);
+        }
+        if self.no_log {
+            endpoint = endpoint.no_log();
+        }
+        vec![endpoint]
     }
 }
 

@@ -4,7 +4,6 @@ use http::StatusCode;
 
 use crate::endpoint::{Endpoint, ExposurePolicy, StatusCodes};
 use crate::format::KubernetesText;
-use crate::health::Exposure;
 use crate::health::{Group, Subject};
 
 /// The Kubernetes API server's `/livez` and `/readyz`, with `?verbose` and `?exclude=NAME`, and
@@ -26,7 +25,8 @@ use crate::health::{Group, Subject};
 /// ```
 #[derive(Clone, Debug)]
 pub struct Kubernetes {
-    details: ExposurePolicy,
+    /// Unless set, the layer's.
+    exposure: Option<ExposurePolicy>,
 }
 
 impl Default for Kubernetes {
@@ -38,18 +38,17 @@ impl Default for Kubernetes {
 impl Kubernetes {
     /// The four paths, withholding reasons everywhere.
     pub fn new() -> Self {
-        Kubernetes {
-            details: ExposurePolicy::default(),
-        }
+        Kubernetes { exposure: None }
     }
 
     /// How much each request sees on all four paths (default [`Exposure::Names`]: the check
     /// lines without reasons). `Exposure::Messages` shows the reason on `/livez/NAME` and
     /// `/readyz/NAME`, the Kubernetes API server's behaviour; the aggregate paths withhold
-    /// reasons at every level, as it does.
+    /// reasons at every level, as it does. Unless set here, the layer's
+    /// [`exposure`](crate::HealthLayer::exposure).
     #[must_use]
-    pub fn exposure(mut self, details: impl Into<ExposurePolicy>) -> Self {
-        self.details = details.into();
+    pub fn exposure(mut self, exposure: impl Into<ExposurePolicy>) -> Self {
+        self.exposure = Some(exposure.into());
         self
     }
 
@@ -68,20 +67,26 @@ impl Kubernetes {
                 .subject(Subject::group(group))
                 .verbose_param("verbose")
                 .exclude_param("exclude")
-                .status_codes(codes)
-                // The API server never shows reasons on its aggregate endpoints.
-                .exposure(self.details.clone().at_most(Exposure::Names))
                 .format(KubernetesText::new(name))
         });
         let single = paths.map(|(group, name)| {
             Endpoint::new(format!("/{name}"))
                 .subject(Subject::group(group))
                 .per_check()
-                .status_codes(codes)
-                .exposure(self.details.clone())
                 .format(KubernetesText::single())
         });
-        aggregate.into_iter().chain(single).collect()
+        let exposure = self.exposure;
+        aggregate
+            .into_iter()
+            .chain(single)
+            .map(|endpoint| {
+                let endpoint = endpoint.status_codes(codes);
+                match &exposure {
+                    Some(exposure) => endpoint.exposure(exposure.clone()),
+                    None => endpoint,
+                }
+            })
+            .collect()
     }
 }
 

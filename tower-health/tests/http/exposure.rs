@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tower::Layer;
 use tower_health::authorize::IpNet;
 use tower_health::{
-    Check, Endpoint, Exposure, ExposurePolicy, Health, HealthLayer, authorize, preset,
+    Check, Endpoint, Exposure, ExposurePolicy, Health, HealthLayer, StatusCodes, authorize, preset,
 };
 
 use crate::common::{
@@ -40,9 +40,9 @@ fn health() -> Health {
     health
 }
 
-/// Every preset's endpoints.
-fn every_format(details: ExposurePolicy) -> Vec<Endpoint> {
-    let presets: Vec<Endpoint> = [
+/// Every preset's endpoints, as the presets make them.
+fn presets() -> Vec<Endpoint> {
+    [
         preset::Kubernetes::new().endpoints(),
         preset::FlaskHealthz::new().endpoints(),
         preset::OarepoHeartbeat::new().endpoints(),
@@ -53,8 +53,12 @@ fn every_format(details: ExposurePolicy) -> Vec<Endpoint> {
     ]
     .into_iter()
     .flatten()
-    .collect();
-    presets
+    .collect()
+}
+
+/// Every preset's endpoints, each showing `details`.
+fn every_format(details: ExposurePolicy) -> Vec<Endpoint> {
+    presets()
         .into_iter()
         .map(|endpoint| endpoint.exposure(details.clone()))
         .collect()
@@ -128,6 +132,36 @@ async fn status_only_names_no_check_in_any_format() {
         get(&server, &format!("/readyz/{PASSING}")).await.status,
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn the_layers_exposure_and_codes_reach_every_endpoint_that_sets_none() {
+    // Set on the layer only: presets and an added endpoint inherit it, one that sets its own
+    // keeps its own.
+    let mut codes = StatusCodes::default();
+    codes.fail = StatusCode::INTERNAL_SERVER_ERROR;
+    let layer = HealthLayer::new()
+        .health(health())
+        .exposure(Exposure::StatusOnly)
+        .status_codes(codes)
+        .endpoints(presets())
+        .endpoint(Endpoint::new("/status"))
+        .endpoint(Endpoint::new("/operator").exposure(Exposure::Names));
+    let server = serve_hyper(layer.layer(echo_service())).await;
+    for path in paths().into_iter().chain(["/status".to_owned()]) {
+        let text = everything(&get(&server, &path).await);
+        for secret in [FAILING, PASSING, "eu1", MESSAGE] {
+            assert!(!text.contains(secret), "{path} shows {secret:?}:\n{text}");
+        }
+    }
+    let status = get(&server, "/status").await;
+    assert_eq!(
+        status.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "the layer's codes"
+    );
+    let operator = get(&server, "/operator").await;
+    assert!(everything(&operator).contains(FAILING), "its own exposure");
 }
 
 #[tokio::test]
