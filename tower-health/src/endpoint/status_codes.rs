@@ -25,7 +25,8 @@ pub struct StatusCodes {
     pub warn: StatusCode,
     /// Failing (default 503).
     pub fail: StatusCode,
-    /// Maintenance mode (default 299).
+    /// Maintenance mode (default 503: out of rotation for every prober; the kubelet counts any
+    /// code from 200 to 399 as success, so a 2xx here would keep the pod ready).
     pub maintenance: StatusCode,
     /// The path names a check that is not registered (default 404).
     pub unknown_check: StatusCode,
@@ -40,7 +41,7 @@ impl Default for StatusCodes {
             pass: StatusCode::OK,
             warn: StatusCode::OK,
             fail: StatusCode::SERVICE_UNAVAILABLE,
-            maintenance: StatusCode::from_u16(299).unwrap_or(StatusCode::OK),
+            maintenance: StatusCode::SERVICE_UNAVAILABLE,
             unknown_check: StatusCode::NOT_FOUND,
             errored: None,
         }

@@ -201,10 +201,18 @@ impl EndpointHandler {
     }
 
     fn answer_maintenance(&self, health: &Health, prepared: &Prepared) -> Response<Payload> {
+        let code = self.endpoint.codes.maintenance;
+        // The body agrees with the code: a failing code fails (health+json's `fail` is 4xx-5xx),
+        // a 2xx one (pyramid_health's 299) warns.
+        let status = if code.is_client_error() || code.is_server_error() {
+            Status::Fail
+        } else {
+            Status::Warn
+        };
         let rendered = self.render(&Answer {
             outcome: Outcome::Maintenance,
-            status: Status::Warn,
-            status_code: self.endpoint.codes.maintenance,
+            status,
+            status_code: code,
             state: health.lifecycle(),
             exposure: prepared.exposure,
             verbose: prepared.params.verbose,
@@ -444,7 +452,8 @@ mod tests {
         health.set_lifecycle(Lifecycle::Working);
         assert_eq!(get(&service, "/health/ready", false).await.0, 200);
         health.set_maintenance(true);
-        assert_eq!(get(&service, "/health/ready", false).await.0, 299);
+        let (code, body) = get(&service, "/health/ready", false).await;
+        assert_eq!((code, body.contains("maintenance")), (503, true), "{body}");
         health.set_maintenance(false);
         assert_eq!(get(&service, "/health/ready", false).await.0, 200);
         health.register(Check::new("queue", || async { false }));

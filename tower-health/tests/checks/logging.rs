@@ -14,7 +14,7 @@ use capture::{Captured, capture};
 use common::{TestServer, get, request, serve_axum, serve_hyper};
 use http::{Method, StatusCode};
 use tower::Layer;
-use tower_health::{Check, CheckResult, Health, HealthLayer, Lifecycle};
+use tower_health::{Check, CheckResult, Health, HealthLayer, Lifecycle, StatusCodes};
 use tower_http::trace::TraceLayer;
 use tracing::Level;
 
@@ -233,7 +233,10 @@ async fn a_health_layer_added_before_trace_layer_has_probes_traced() {
 async fn no_log_silences_only_200_not_other_successes() {
     let (captured, _guard) = capture();
     let (health, _down) = switchable();
-    let server = server(&health, HealthLayer::new().no_log()).await;
+    // pyramid_health's 299 for maintenance: a success other than 200.
+    let mut codes = StatusCodes::default();
+    codes.maintenance = StatusCode::from_u16(299).unwrap();
+    let server = server(&health, HealthLayer::new().no_log().status_codes(codes)).await;
     assert_eq!(get(&server, "/health/ready").await.status, 200);
     health.set_maintenance(true);
     assert_eq!(get(&server, "/health/ready").await.status, 299);

@@ -152,7 +152,7 @@ async fn a_group_gets_the_gate_it_is_declared_with() {
     );
     health.set_lifecycle(Lifecycle::Working);
     health.set_maintenance(true);
-    assert_eq!(get(&server, "/health/database").await.status.as_u16(), 299);
+    assert_eq!(get(&server, "/health/database").await.status.as_u16(), 503);
     assert_eq!(get(&server, "/health/live").await.status, StatusCode::OK);
     server.stop().await;
 }

@@ -189,7 +189,7 @@ fn counted() -> (Health, Arc<AtomicUsize>, Arc<AtomicUsize>) {
 }
 
 #[tokio::test]
-async fn maintenance_by_toggle_answers_299_without_running_checks() {
+async fn maintenance_by_toggle_answers_503_without_running_checks() {
     let (health, ready_runs, live_runs) = counted();
     let server = server(&health).await;
     assert_eq!(statuses(&server).await, [200, 200, 200, 200]);
@@ -197,10 +197,11 @@ async fn maintenance_by_toggle_answers_299_without_running_checks() {
 
     health.set_maintenance(true);
     assert!(health.in_maintenance());
-    assert_eq!(statuses(&server).await, [299, 200, 299, 200]);
+    assert_eq!(statuses(&server).await, [503, 200, 503, 200]);
     let reply = get(&server, "/health/ready").await;
-    assert_eq!(reply.status, 299);
+    assert_eq!(reply.status, 503);
     let body = reply.json();
+    assert_eq!(body["status"], "fail", "the body agrees with the code");
     assert_eq!(body["notes"], serde_json::json!(["maintenance"]));
     assert!(body.get("checks").is_none(), "{body}");
     assert_eq!(
@@ -236,6 +237,24 @@ impl Drop for TempFile {
 }
 
 #[tokio::test]
+async fn maintenance_takes_the_instance_out_of_readiness_for_a_kubelet() {
+    // The kubelet (and tower-health-probe) count any code from 200 to 399 as success.
+    let kubelet_success = |code: StatusCode| (200..400).contains(&code.as_u16());
+    let (health, _, _) = counted();
+    let server = server(&health).await;
+    health.set_maintenance(true);
+    for path in ["/health/ready", "/health"] {
+        let code = get(&server, path).await.status;
+        assert!(
+            !kubelet_success(code),
+            "{path} answered {code} in maintenance"
+        );
+    }
+    let live = get(&server, "/health/live").await.status;
+    assert!(kubelet_success(live), "liveness is unaffected: {live}");
+}
+
+#[tokio::test]
 async fn maintenance_by_file_follows_the_file_between_requests() {
     let (health, ready_runs, _) = counted();
     let file = TempFile::new("maintenance");
@@ -245,8 +264,8 @@ async fn maintenance_by_file_follows_the_file_between_requests() {
 
     std::fs::write(&file.0, b"").unwrap();
     let runs = ready_runs.load(Ordering::SeqCst);
-    assert_eq!(get(&server, "/health/ready").await.status, 299);
-    assert_eq!(get(&server, "/health").await.status, 299);
+    assert_eq!(get(&server, "/health/ready").await.status, 503);
+    assert_eq!(get(&server, "/health").await.status, 503);
     assert_eq!(get(&server, "/health/live").await.status, 200);
     assert_eq!(ready_runs.load(Ordering::SeqCst), runs);
 
@@ -254,7 +273,7 @@ async fn maintenance_by_file_follows_the_file_between_requests() {
     assert_eq!(get(&server, "/health/ready").await.status, 200);
 
     std::fs::write(&file.0, b"").unwrap();
-    assert_eq!(get(&server, "/health/ready").await.status, 299);
+    assert_eq!(get(&server, "/health/ready").await.status, 503);
     health.set_maintenance_file(None);
     assert_eq!(get(&server, "/health/ready").await.status, 200);
 }
@@ -262,8 +281,9 @@ async fn maintenance_by_file_follows_the_file_between_requests() {
 #[tokio::test]
 async fn the_maintenance_status_is_configurable() {
     let (health, _, _) = counted();
+    // pyramid_health's 2xx, as an option: the body warns rather than fails.
     let mut codes = StatusCodes::default();
-    codes.maintenance = StatusCode::SERVICE_UNAVAILABLE;
+    codes.maintenance = StatusCode::from_u16(299).unwrap();
     let server = serve_hyper(
         HealthLayer::new()
             .health(health.clone())
@@ -272,7 +292,8 @@ async fn the_maintenance_status_is_configurable() {
     )
     .await;
     health.set_maintenance(true);
-    assert_eq!(statuses(&server).await, [503, 200, 503, 200]);
+    assert_eq!(statuses(&server).await, [299, 200, 299, 200]);
+    assert_eq!(get(&server, "/health/ready").await.json()["status"], "warn");
 }
 
 #[tokio::test]
@@ -281,7 +302,7 @@ async fn maintenance_wins_over_the_state() {
     let server = server(&health).await;
     health.set_lifecycle(Lifecycle::WarmingUp);
     health.set_maintenance(true);
-    assert_eq!(get(&server, "/health/ready").await.status, 299);
+    assert_eq!(get(&server, "/health/ready").await.status, 503);
 }
 
 #[tokio::test]

@@ -202,6 +202,6 @@ async fn the_service_endpoint_runs_everything_gated_by_working_and_maintenance()
         Some(tower_health::Status::Warn)
     );
     health.set_maintenance(true);
-    assert_eq!(get(&server, "/svc").await.status.as_u16(), 299);
+    assert_eq!(get(&server, "/svc").await.status.as_u16(), 503);
     server.stop().await;
 }
