@@ -324,7 +324,9 @@ impl Registry {
         for (subject, status) in self.changes.recorded() {
             match subject {
                 Subject::Service => stats.service = Some(status),
-                Subject::Group(name) => stats.groups.push((name, status)),
+                // A group is recorded once evaluated; it goes with its last check.
+                Subject::Group(name) if self.has_group(&name) => stats.groups.push((name, status)),
+                Subject::Group(_) => {}
                 Subject::Check(name) => {
                     if let Some(check) = checks.get_mut(&name) {
                         check.status = Some(status);

@@ -212,6 +212,13 @@ impl HealthLayer {
     /// Endpoints added with [`HealthLayer::endpoint`] are matched before it. A scrape runs no
     /// check: the statuses are those of the latest runs and evaluations.
     ///
+    /// Check and group names are labels, so the layer's [`exposure`](Self::exposure) decides
+    /// who sees them: a request below [`Exposure::Names`](crate::Exposure::Names) gets the
+    /// service's status and the request counts only. A Prometheus scraping an endpoint that is
+    /// status-only for strangers authenticates as an operator does (a bearer token in the
+    /// scrape config's `authorization`, with [`authorize::bearer`](crate::authorize::bearer)) or
+    /// scrapes from a network [`authorize::peer_in`](crate::authorize::peer_in) accepts.
+    ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -301,7 +308,11 @@ impl Config {
                 .iter()
                 .chain(&defaults)
                 .filter_map(|h| h.counts().cloned());
-            MetricsHandler::new(&self.defaults.prefix, counts)
+            MetricsHandler::new(
+                &self.defaults.prefix,
+                counts,
+                self.defaults.exposure.clone(),
+            )
         });
         let mut routes = Routes::default();
         for handler in added {

@@ -4,11 +4,14 @@
 
 use crate::common;
 
-use common::{Reply, get, http1_client, request, send_with, serve_hyper};
+use common::{Reply, get, get_with_headers, http1_client, request, send_with, serve_hyper};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
 use tower::Layer;
-use tower_health::{Check, CheckResult, Endpoint, Group, Health, HealthLayer, Subject};
+use tower_health::{
+    Check, CheckResult, Endpoint, Exposure, ExposurePolicy, Group, Health, HealthLayer, Subject,
+    authorize,
+};
 
 /// Whether the body has exactly this line.
 fn has_line(reply: &Reply, line: &str) -> bool {
@@ -163,6 +166,78 @@ async fn a_deregistered_checks_series_disappear() {
         after.text()
     );
     assert!(after.text().contains(r#"check="queue""#));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_group_whose_last_check_is_deregistered_leaves_the_metrics() {
+    let health = health();
+    health.register(Check::new("mailer", || async { false }).group("mail"));
+    let server = metrics_server(&health).await;
+    get(&server, "/health/mail").await;
+    get(&server, "/health/ready").await;
+    let group = r#"tower_health_group_status{group="mail"} 2"#;
+    assert!(has_line(&get(&server, "/health/metrics").await, group));
+    assert!(health.deregister("mailer"));
+    let after = get(&server, "/health/metrics").await;
+    assert!(
+        !after.text().contains(r#"group="mail""#),
+        "{}",
+        after.text()
+    );
+    // The built-in groups stay, whatever they hold.
+    assert!(
+        after
+            .text()
+            .contains(r#"tower_health_group_status{group="ready"}"#)
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn names_in_the_metrics_follow_the_layers_exposure() {
+    let health = health();
+    let layer = HealthLayer::new()
+        .health(health.clone())
+        .exposure(
+            ExposurePolicy::new(Exposure::StatusOnly)
+                .when(Exposure::Names, authorize::bearer("scrape-token")),
+        )
+        .metrics();
+    let server = serve_hyper(layer.layer(common::echo_service())).await;
+    get(&server, "/health/ready").await;
+    get(&server, "/health/jobs").await;
+    get(&server, "/health").await;
+
+    let anonymous = get(&server, "/health/metrics").await;
+    assert_eq!(anonymous.status, StatusCode::OK);
+    for name in [
+        "database", "queue", "boom", "jobs", "ready", "group=", "check=",
+    ] {
+        assert!(
+            !anonymous.text().contains(name),
+            "{name}:\n{}",
+            anonymous.text()
+        );
+    }
+    assert!(
+        has_line(&anonymous, "tower_health_service_status 2"),
+        "{}",
+        anonymous.text()
+    );
+
+    let scraper = [("authorization", "Bearer scrape-token")];
+    let prometheus = get_with_headers(&server, "/health/metrics", &scraper).await;
+    for line in [
+        r#"tower_health_check_runs_total{check="database",outcome="pass"} 1"#,
+        r#"tower_health_group_status{group="jobs"} 2"#,
+    ] {
+        assert!(
+            has_line(&prometheus, line),
+            "{line}:\n{}",
+            prometheus.text()
+        );
+    }
     server.stop().await;
 }
 
