@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use axum::{Router, routing::get};
 use tower_health::{Check, CheckResult, Exposure, Health, HealthLayer, Lifecycle};
+use tower_http::trace::TraceLayer;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_health=debug".into()),
+                .unwrap_or_else(|_| "info,tower_health=debug,tower_http=debug".into()),
         )
         .init();
 
@@ -40,10 +41,12 @@ async fn main() -> std::io::Result<()> {
         .component_type("system"),
     );
 
+    // The access log (TraceLayer) sees `/` but no probe: the health layer answers around it.
     let app = Router::new().route("/", get(|| async { "hello" })).layer(
         HealthLayer::new()
             .health(health.clone())
-            .exposure(Exposure::Messages),
+            .exposure(Exposure::Messages)
+            .around(TraceLayer::new_for_http()),
     );
 
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());

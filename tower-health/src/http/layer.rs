@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use tower_layer::Layer;
+use tower_layer::{Layer, Stack};
 
 use super::answer::EndpointHandler;
 use super::metrics::MetricsHandler;
@@ -179,6 +179,32 @@ impl HealthLayer {
     #[must_use]
     pub fn no_log(self) -> Self {
         self.configure(|config| config.defaults.no_log = true)
+    }
+
+    /// This layer around `layer`, as one layer: health requests are answered before they reach
+    /// `layer`, every other request passes through it. An access log (tower-http's
+    /// `TraceLayer`), a metrics layer or a rate limiter given here never sees a probe, wherever
+    /// the application adds the pair; the health answers are the same.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use axum::{Router, body::Body, routing::get};
+    /// use http::{Request, StatusCode};
+    /// use tower::ServiceExt;
+    /// use tower_health::HealthLayer;
+    /// use tower_http::trace::TraceLayer;
+    ///
+    /// // Probes are answered outside the access log; `/` is traced.
+    /// let app: Router = Router::new()
+    ///     .route("/", get(|| async { "hello" }))
+    ///     .layer(HealthLayer::new().around(TraceLayer::new_for_http()));
+    /// let probe = Request::get("/health/live").body(Body::empty()).unwrap();
+    /// assert_eq!(app.oneshot(probe).await.unwrap().status(), StatusCode::OK);
+    /// # }
+    /// ```
+    pub fn around<L>(self, layer: L) -> Stack<L, HealthLayer> {
+        Stack::new(layer, self)
     }
 
     /// Adds an endpoint, matched after those added before it and before the defaults (so an

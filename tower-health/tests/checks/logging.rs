@@ -230,6 +230,38 @@ async fn a_health_layer_added_before_trace_layer_has_probes_traced() {
 }
 
 #[tokio::test]
+async fn a_health_layer_around_trace_layer_keeps_probes_out_of_it_in_either_order() {
+    let (captured, _guard) = capture();
+    // Added after the application's other layers, and before them: either way the trace
+    // layer sees the application's requests and no probe.
+    let limit = || tower::limit::ConcurrencyLimitLayer::new(64);
+    let outermost = Router::new()
+        .route("/", axum_get(|| async { "hello" }))
+        .layer(limit())
+        .layer(HealthLayer::new().around(TraceLayer::new_for_http()));
+    let innermost = Router::new()
+        .route("/", axum_get(|| async { "hello" }))
+        .layer(HealthLayer::new().around(TraceLayer::new_for_http()))
+        .layer(limit());
+    for app in [outermost, innermost] {
+        let server = serve_axum(app).await;
+        assert_eq!(get(&server, "/health/ready").await.status, 200);
+        assert_eq!(get(&server, "/health/live").await.status, 200);
+        assert_eq!(get(&server, "/").await.status, 200);
+    }
+    let traced = traced_paths(&captured);
+    assert!(
+        !traced.iter().any(|path| path.starts_with("/health")),
+        "{traced:?}"
+    );
+    assert_eq!(
+        traced.iter().filter(|path| *path == "/").count(),
+        2,
+        "{traced:?}"
+    );
+}
+
+#[tokio::test]
 async fn no_log_silences_only_200_not_other_successes() {
     let (captured, _guard) = capture();
     let (health, _down) = switchable();
