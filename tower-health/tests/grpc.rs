@@ -726,3 +726,61 @@ async fn list_of_more_than_a_hundred_services_is_resource_exhausted() {
         assert_eq!(check(&mut client, "check-99").await, ServingStatus::Serving);
     }
 }
+
+#[tokio::test]
+async fn watch_streams_beyond_the_cap_are_resource_exhausted_until_one_closes() {
+    let health = working();
+    let grpc = GrpcHealth::new(health.clone()).max_watches(3);
+    let server = start(move |incoming, stop| async move {
+        Server::builder()
+            .add_service(grpc)
+            .serve_with_incoming_shutdown(incoming, stop)
+            .await
+    })
+    .await;
+    // Names that exist and names that do not count alike, over several connections.
+    let mut first = server.client().await;
+    let mut second = server.client().await;
+    let mut open = vec![
+        watch(&mut first, "").await,
+        watch(&mut first, "no-such-name").await,
+        watch(&mut second, "another-missing-name").await,
+    ];
+    for stream in &mut open {
+        assert!(next(stream).await.is_some(), "each open stream answers");
+    }
+    for client in [&mut first, &mut second] {
+        let request = HealthCheckRequest {
+            service: "one-too-many".into(),
+        };
+        let refused = tokio::time::timeout(BOUND, client.watch(request))
+            .await
+            .expect("Watch hung")
+            .expect_err("a fourth stream");
+        assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    }
+    // Closing one makes room for one.
+    drop(open.pop());
+    let mut admitted = None;
+    for _ in 0..500 {
+        let request = HealthCheckRequest {
+            service: "later".into(),
+        };
+        match tokio::time::timeout(BOUND, second.watch(request))
+            .await
+            .expect("Watch hung")
+        {
+            Ok(stream) => {
+                admitted = Some(stream.into_inner());
+                break;
+            }
+            // The server sees the client's reset a moment after the drop.
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                tokio::time::sleep(Duration::from_millis(10)).await
+            }
+            Err(status) => panic!("{status:?}"),
+        }
+    }
+    let mut admitted = admitted.expect("room after a stream closed");
+    assert!(next(&mut admitted).await.is_some());
+}

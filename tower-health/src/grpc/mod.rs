@@ -84,12 +84,17 @@ pub(crate) const SERVICE_PATH: &str = "/grpc.health.v1.Health";
 pub struct GrpcHealth {
     health: Health,
     interval: Duration,
+    max_watches: usize,
     rounds: Arc<Rounds>,
 }
 
 impl GrpcHealth {
     /// How often open `Watch` streams re-evaluate their services when nothing else does.
     pub const DEFAULT_WATCH_INTERVAL: Duration = Duration::from_secs(5);
+
+    /// How many `Watch` streams may be open at once by default: enough for every client of a
+    /// large deployment, few enough that a client opening streams in a loop holds a few MiB.
+    pub const DEFAULT_MAX_WATCHES: usize = 1024;
 
     /// The service for `health`, re-evaluating watched services every
     /// [`DEFAULT_WATCH_INTERVAL`](Self::DEFAULT_WATCH_INTERVAL).
@@ -99,6 +104,7 @@ impl GrpcHealth {
         GrpcHealth {
             health,
             interval: Self::DEFAULT_WATCH_INTERVAL,
+            max_watches: Self::DEFAULT_MAX_WATCHES,
             rounds: Arc::default(),
         }
     }
@@ -109,6 +115,15 @@ impl GrpcHealth {
     #[must_use]
     pub fn watch_interval(mut self, interval: Duration) -> Self {
         self.interval = interval.max(Duration::from_millis(1));
+        self
+    }
+
+    /// How many `Watch` streams may be open at once on this service and its clones (default
+    /// [`DEFAULT_MAX_WATCHES`](Self::DEFAULT_MAX_WATCHES)), whatever they watch, names that
+    /// exist or not; one more is refused with `RESOURCE_EXHAUSTED` until another closes.
+    #[must_use]
+    pub fn max_watches(mut self, max: usize) -> Self {
+        self.max_watches = max;
         self
     }
 
@@ -182,7 +197,16 @@ impl HealthRpc for GrpcHealth {
         request: tonic::Request<HealthCheckRequest>,
     ) -> Result<tonic::Response<Self::WatchStream>, tonic::Status> {
         let subject = self.health.subject(&request.into_inner().service);
-        let watcher = Watcher::new(self.clone(), subject);
+        let watching = self
+            .rounds
+            .watch(&subject, self.max_watches)
+            .ok_or_else(|| {
+                tonic::Status::resource_exhausted(format!(
+                    "{} Watch streams are open, the most this server allows",
+                    self.max_watches
+                ))
+            })?;
+        let watcher = Watcher::new(self.clone(), subject, watching);
         let stream = stream::unfold(watcher, |mut watcher| async move {
             let status = watcher.next().await?;
             Some((Ok(response(status)), watcher))

@@ -2,6 +2,7 @@
 //! re-evaluation rounds.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::join_all;
@@ -24,15 +25,27 @@ pub(super) struct Rounds {
     /// Bumped after each round, to wake streams whose service changed without a recorded change
     /// (a check registered or removed).
     done: watch::Sender<u64>,
+    /// The streams open, whatever they watch.
+    open: AtomicUsize,
 }
 
 impl Rounds {
-    fn watch(self: &Arc<Self>, subject: &Subject) -> Watching {
+    /// Counts one more stream watching `subject`, unless `max` are open already.
+    pub(super) fn watch(self: &Arc<Self>, subject: &Subject, max: usize) -> Option<Watching> {
+        let admitted = self
+            .open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .is_ok();
+        if !admitted {
+            return None;
+        }
         *self.lock().entry(subject.clone()).or_default() += 1;
-        Watching {
+        Some(Watching {
             rounds: self.clone(),
             subject: subject.clone(),
-        }
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Subject, usize>> {
@@ -68,14 +81,15 @@ impl Rounds {
     }
 }
 
-/// Counts one stream as watching its service while it lives.
-struct Watching {
+/// Counts one stream as open and watching its service while it lives.
+pub(super) struct Watching {
     rounds: Arc<Rounds>,
     subject: Subject,
 }
 
 impl Drop for Watching {
     fn drop(&mut self) {
+        self.rounds.open.fetch_sub(1, Ordering::AcqRel);
         let mut watched = self.rounds.lock();
         if let Some(count) = watched.get_mut(&self.subject) {
             *count -= 1;
@@ -102,14 +116,13 @@ pub(super) struct Watcher {
 }
 
 impl Watcher {
-    pub(super) fn new(grpc: GrpcHealth, subject: Subject) -> Self {
+    pub(super) fn new(grpc: GrpcHealth, subject: Subject, watching: Watching) -> Self {
         // Subscribed before the first evaluation, so no change after it is missed.
         let recorded = grpc.health.watch(subject.clone());
         let state = grpc.health.watch_lifecycle();
         let rounds = grpc.rounds.done.subscribe();
         let mut ticks = tokio::time::interval_at(Instant::now() + grpc.interval, grpc.interval);
         ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let watching = grpc.rounds.watch(&subject);
         Watcher {
             grpc,
             subject,
