@@ -80,7 +80,7 @@ impl Grpc {
     /// The check named `name`, with component type `component` and an 800 ms timeout.
     #[must_use]
     pub fn into_check(self, name: impl Into<Arc<str>>) -> Check {
-        ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT)
+        ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT).dependency()
     }
 
     fn channel_now(&self) -> Result<Channel, String> {

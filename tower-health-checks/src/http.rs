@@ -192,7 +192,7 @@ impl Http {
     /// The check named `name`, with component type `component` and an 800 ms timeout.
     #[must_use]
     pub fn into_check(self, name: impl Into<Arc<str>>) -> Check {
-        ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT)
+        ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT).dependency()
     }
 
     fn passes(&self, status: StatusCode) -> bool {

@@ -21,6 +21,10 @@
 //! | `Dns`: a name resolves, optionally to expected addresses | `dns` | `component` | 800 ms |
 //! | `Grpc`: another service's `grpc.health.v1` `Check` of a service | `grpc` | `component` | 800 ms |
 //!
+//! The checks that ask another service (all but `Disk`, `Memory` and a `TlsCert` of a PEM file)
+//! are marked as a [dependency](tower_health::Check::dependency): registering one in the
+//! liveness group warns, since its failure would restart every instance.
+//!
 //! No feature is on by default; `upstream` turns on `http`. `Amount`, the thresholds of the
 //! disk and memory checks, comes with either of their features.
 //!

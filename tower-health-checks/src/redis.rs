@@ -50,7 +50,7 @@ where
     /// The check named `name`, with component type `datastore` and a 500 ms timeout.
     #[must_use]
     pub fn into_check(self, name: impl Into<Arc<str>>) -> Check {
-        ready_made(name, self, DATASTORE, Self::DEFAULT_TIMEOUT)
+        ready_made(name, self, DATASTORE, Self::DEFAULT_TIMEOUT).dependency()
     }
 }
 

@@ -118,7 +118,10 @@ impl TlsCert {
     /// The check named `name`, with component type `component` and an 800 ms timeout.
     #[must_use]
     pub fn into_check(self, name: impl Into<Arc<str>>) -> Check {
-        ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT)
+        // A handshake asks another service; a PEM file does not.
+        let remote = matches!(self.source, Source::Remote { .. });
+        let check = ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT);
+        if remote { check.dependency() } else { check }
     }
 
     /// The end-entity certificate `address` presents, in DER.

@@ -29,6 +29,11 @@
 //! # }
 //! ```
 //!
+//! A new [`Health`] starts in [`Lifecycle::Unknown`], where readiness passes on the checks alone
+//! (so a bare `HealthLayer::new()` answers at once). To hold readiness until the application
+//! has started, set [`Lifecycle::WarmingUp`] first, as above, and [`Lifecycle::Working`] once
+//! it serves.
+//!
 //! The crate is laid out by layer, each using only those above it in this list:
 //! - the core ([`Health`], [`Check`], [`Group`], [`Subject`], [`Report`], [`Change`]): checks,
 //!   the registry, groups, evaluation with a result cache and single-flight, background runs,

@@ -38,7 +38,7 @@ impl Tcp {
     /// The check named `name`, with component type `component` and a 500 ms timeout.
     #[must_use]
     pub fn into_check(self, name: impl Into<Arc<str>>) -> Check {
-        ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT)
+        ready_made(name, self, COMPONENT, Self::DEFAULT_TIMEOUT).dependency()
     }
 }
 

@@ -94,6 +94,10 @@ pub struct Check {
     pub(crate) component_type: Option<Arc<str>>,
     pub(crate) runner: Arc<dyn RunCheck>,
     pub(crate) unresolved: bool,
+    /// What it checks is another service (see [`Check::dependency`]), and whether it belongs to
+    /// liveness all the same.
+    pub(crate) dependency: bool,
+    liveness_on_purpose: bool,
     pub(crate) policy: Policy,
     /// Results and runs shared by every clone of this check.
     pub(crate) state: Arc<CheckState>,
@@ -143,6 +147,8 @@ impl Check {
             policy: Policy::default(),
             state: Arc::default(),
             unresolved: false,
+            dependency: false,
+            liveness_on_purpose: false,
         }
     }
 
@@ -240,6 +246,42 @@ impl Check {
     pub fn non_critical(mut self) -> Self {
         self.critical = false;
         self
+    }
+
+    /// Marks what the check asks as another service: a datastore, a remote HTTP, gRPC or TCP
+    /// service, DNS (the ready-made checks of such things mark themselves). Such a check in the
+    /// liveness group restarts every instance whenever that service fails, which restarts
+    /// nothing that would help: registering one there logs a warning, unless
+    /// [`liveness_on_purpose`](Self::liveness_on_purpose) says it is meant.
+    ///
+    /// ```
+    /// use tower_health::{Check, Health, checks::Tcp};
+    ///
+    /// let health = Health::new();
+    /// // Readiness: an outage of the database takes instances out of rotation, no restarts.
+    /// health.register(Tcp::new("db.internal:5432").into_check("database"));
+    /// // A sidecar whose loss this instance cannot survive: restart it, on purpose.
+    /// health.register(
+    ///     Tcp::new("127.0.0.1:15000").into_check("sidecar").liveness().liveness_on_purpose(),
+    /// );
+    /// ```
+    #[must_use]
+    pub fn dependency(mut self) -> Self {
+        self.dependency = true;
+        self
+    }
+
+    /// Says that this [dependency](Self::dependency) belongs to the liveness group: registering
+    /// it there does not warn.
+    #[must_use]
+    pub fn liveness_on_purpose(mut self) -> Self {
+        self.liveness_on_purpose = true;
+        self
+    }
+
+    /// Whether registering the check should warn that a dependency restarts instances.
+    pub(crate) fn is_dependency_in_liveness(&self) -> bool {
+        self.dependency && !self.liveness_on_purpose && self.groups().any(|g| g == Group::LIVE)
     }
 
     /// How long one run may take before it fails as timed out.

@@ -58,7 +58,9 @@ impl Health {
     pub const DEFAULT_SLOW_THRESHOLD: Duration = Duration::from_secs(10);
 
     /// An empty registry in the [`Lifecycle::Unknown`] state, where the gates step aside: until the
-    /// application sets a state, the checks alone decide every answer.
+    /// application sets a state, the checks alone decide every answer, so readiness passes as
+    /// soon as the checks do (a bare layer works). To hold readiness until the application has
+    /// started, set [`Lifecycle::WarmingUp`] first and [`Lifecycle::Working`] once it serves.
     pub fn new() -> Self {
         Health {
             registry: Arc::new(Registry::new(
@@ -74,6 +76,7 @@ impl Health {
     /// A [background](Check::background) check's task starts here when called inside a tokio
     /// runtime.
     pub fn register(&self, check: Check) {
+        warn_of_dependency_in_liveness(&check);
         let started = check.clone();
         self.registry.update_checks(|checks| checks.push(check));
         background::start(&self.registry, &started);
@@ -81,6 +84,7 @@ impl Health {
 
     /// Replaces every check named like `check` with it (or adds it when there is none).
     pub fn replace(&self, check: Check) {
+        warn_of_dependency_in_liveness(&check);
         let started = check.clone();
         self.registry.update_checks(|checks| {
             match checks.iter().position(|c| c.name == check.name) {
@@ -322,6 +326,17 @@ impl Health {
     #[cfg_attr(not(feature = "grpc"), allow(dead_code))]
     pub(crate) fn same_handle(&self, other: &Health) -> bool {
         Arc::ptr_eq(&self.registry, &other.registry)
+    }
+}
+
+/// The warning of [`Check::dependency`], once per registration.
+fn warn_of_dependency_in_liveness(check: &Check) {
+    if check.is_dependency_in_liveness() {
+        tracing::warn!(
+            check = check.name(),
+            "a check of another service is in the liveness group: when that service fails, \
+             every instance restarts; put it in readiness, or say `liveness_on_purpose()`"
+        );
     }
 }
 

@@ -274,3 +274,38 @@ async fn no_log_silences_only_200_not_other_successes() {
     assert_eq!(get(&server, "/health/ready").await.status, 299);
     assert_eq!(requests(&captured), owned(&[("/health/ready", "299")]));
 }
+
+#[test]
+fn a_dependency_in_liveness_warns_once_at_registration_unless_meant() {
+    use tower_health::checks::Tcp;
+    let (captured, _guard) = capture();
+    let warned = || {
+        captured
+            .records()
+            .into_iter()
+            .filter(|r| r.span.is_none() && r.message.contains("in the liveness group"))
+            .filter_map(|r| r.field("check").map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    let health = Health::new();
+    health.register(
+        Tcp::new("db.internal:5432")
+            .into_check("database")
+            .liveness(),
+    );
+    health.register(Tcp::new("db.internal:5432").into_check("database-ready"));
+    health.register(
+        Tcp::new("127.0.0.1:15000")
+            .into_check("sidecar")
+            .liveness()
+            .liveness_on_purpose(),
+    );
+    // Not a dependency: the application's own state.
+    health.register(Check::new("event-loop", || async { true }).liveness());
+    health.register(
+        Check::new("mailer", || async { true })
+            .dependency()
+            .liveness(),
+    );
+    assert_eq!(warned(), ["database", "mailer"]);
+}
