@@ -40,7 +40,9 @@ pub(crate) enum RunChecks {
 /// checks of a name), how the lifecycle state and maintenance mode gate it (by default the
 /// subject's own gate), which query parameters it reads, which methods it takes, how statuses
 /// map to HTTP codes, how much of the report each request sees, and the response format. The layer's
-/// default paths and every preset are endpoints; an application can add its own.
+/// default paths and every preset are endpoints; an application can add its own. The format,
+/// exposure, status codes, warn headers and no-log that an endpoint does not set come from the
+/// [`HealthLayer`](crate::HealthLayer) it is added to.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]

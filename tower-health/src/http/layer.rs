@@ -30,6 +30,12 @@ use crate::metrics::RequestCounts;
 /// aside until a state is set, so liveness and readiness simply pass; [`HealthLayer::health`]
 /// hands it the application's handle instead.
 ///
+/// What is set on the layer ([`exposure`](Self::exposure), [`format`](Self::format),
+/// [`status_codes`](Self::status_codes), [`warn_header`](Self::warn_header),
+/// [`no_log`](Self::no_log)) holds for every endpoint it serves, its default endpoints, the
+/// presets' and those added with [`endpoint`](Self::endpoint), except where an endpoint sets
+/// its own.
+///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
