@@ -15,7 +15,7 @@ use crate::health::{Group, Subject};
 /// the reasons (they are logged). The single-check ones withhold them too unless
 /// [`Kubernetes::exposure`] allows them: the Kubernetes API server shows them, so
 /// `.exposure(Exposure::Messages)` answers exactly as it does, to anyone who can reach the port.
-/// At [`Exposure::StatusOnly`] no `[+]NAME` line is written: a failing aggregate answers
+/// At [`Exposure::StatusOnly`](crate::Exposure::StatusOnly) no `[+]NAME` line is written: a failing aggregate answers
 /// `livez check failed` alone.
 ///
 /// ```
@@ -41,7 +41,7 @@ impl Kubernetes {
         Kubernetes { exposure: None }
     }
 
-    /// How much each request sees on all four paths (default [`Exposure::Names`]: the check
+    /// How much each request sees on all four paths (default [`Exposure::Names`](crate::Exposure::Names): the check
     /// lines without reasons). `Exposure::Messages` shows the reason on `/livez/NAME` and
     /// `/readyz/NAME`, the Kubernetes API server's behaviour; the aggregate paths withhold
     /// reasons at every level, as it does. Unless set here, the layer's
