@@ -57,34 +57,6 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]
-#![warn(
-    missing_docs,
-    unreachable_pub,
-    rust_2018_idioms,
-    missing_debug_implementations,
-    clippy::all,
-    clippy::todo,
-    clippy::dbg_macro,
-    clippy::mem_forget,
-    clippy::unused_self,
-    clippy::needless_continue,
-    clippy::needless_borrow,
-    clippy::match_wildcard_for_single_variants,
-    clippy::if_let_mutex,
-    clippy::await_holding_lock,
-    clippy::imprecise_flops,
-    clippy::lossy_float_literal,
-    clippy::rest_pat_in_fully_bound_structs,
-    clippy::fn_params_excessive_bools,
-    clippy::exit,
-    clippy::inefficient_to_string,
-    clippy::linkedlist,
-    clippy::macro_use_imports,
-    clippy::option_option,
-    clippy::verbose_file_reads,
-    clippy::unnested_or_patterns,
-    clippy::str_to_string
-)]
 #![deny(unreachable_pub)]
 
 #[cfg(feature = "http")]

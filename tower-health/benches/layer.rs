@@ -72,7 +72,7 @@ mod pass_through {
 
     /// The inner service alone.
     #[divan::bench]
-    fn bare(bencher: Bencher) {
+    fn bare(bencher: Bencher<'_, '_>) {
         let mut app = App;
         bencher
             .with_inputs(|| request("/orders/42"))
@@ -81,7 +81,7 @@ mod pass_through {
 
     /// The same service behind `HealthLayer` with its default endpoints and five checks.
     #[divan::bench]
-    fn layered(bencher: Bencher) {
+    fn layered(bencher: Bencher<'_, '_>) {
         let mut service = layer(&five_checks(Cache::Default)).layer(App);
         bencher
             .with_inputs(|| request("/orders/42"))
@@ -90,7 +90,7 @@ mod pass_through {
 
     /// A path that shares the health prefix but is not a health path (the worst case of routing).
     #[divan::bench]
-    fn layered_near_miss(bencher: Bencher) {
+    fn layered_near_miss(bencher: Bencher<'_, '_>) {
         let mut service = layer(&five_checks(Cache::Default)).layer(App);
         bencher
             .with_inputs(|| request("/health/ready/a/b"))
@@ -99,7 +99,7 @@ mod pass_through {
 
     /// As servers built on hyper-util do: a clone of the service per request.
     #[divan::bench]
-    fn layered_clone_per_request(bencher: Bencher) {
+    fn layered_clone_per_request(bencher: Bencher<'_, '_>) {
         let service = layer(&five_checks(Cache::Default)).layer(App);
         bencher
             .with_inputs(|| request("/orders/42"))
@@ -112,7 +112,7 @@ mod pass_through {
 
     /// An axum router alone.
     #[divan::bench]
-    fn axum_bare(bencher: Bencher) {
+    fn axum_bare(bencher: Bencher<'_, '_>) {
         let mut router = router();
         bencher
             .with_inputs(|| request("/orders/42"))
@@ -121,7 +121,7 @@ mod pass_through {
 
     /// The same router wrapped by the layer.
     #[divan::bench]
-    fn axum_layered(bencher: Bencher) {
+    fn axum_layered(bencher: Bencher<'_, '_>) {
         let mut service = layer(&five_checks(Cache::Default)).layer(router());
         bencher
             .with_inputs(|| request("/orders/42"))
@@ -184,7 +184,7 @@ mod answer {
 
     /// Times answers to requests for `path` (built outside the timing), each asserted to have
     /// `status`, dropped inside the timing as a server drops them.
-    fn answers<S>(bencher: Bencher, service: &mut S, path: &'static str, status: StatusCode)
+    fn answers<S>(bencher: Bencher<'_, '_>, service: &mut S, path: &'static str, status: StatusCode)
     where
         S: Service<
                 Request<Full<Bytes>>,
@@ -205,7 +205,7 @@ mod answer {
 
     /// Liveness with no liveness checks: the layer's own cost of a health answer.
     #[divan::bench]
-    fn liveness(bencher: Bencher) {
+    fn liveness(bencher: Bencher<'_, '_>) {
         let mut service = layer(&five_checks(Cache::Default)).layer(App);
         answers(bencher, &mut service, "/health/live", StatusCode::OK);
     }
@@ -213,7 +213,7 @@ mod answer {
     /// Readiness with five trivially passing checks: answered from their cached results (the
     /// default) and running them on every request (cache off).
     #[divan::bench(args = [Cache::Default, Cache::Off])]
-    fn readiness_five_checks(bencher: Bencher, cache: Cache) {
+    fn readiness_five_checks(bencher: Bencher<'_, '_>, cache: Cache) {
         let mut service = layer(&five_checks(cache)).layer(App);
         answers(bencher, &mut service, "/health/ready", StatusCode::OK);
     }
@@ -221,14 +221,14 @@ mod answer {
     /// Readiness from five cached results with the metrics endpoint on: each answer is also
     /// counted for `tower_health_requests_total`.
     #[divan::bench]
-    fn readiness_five_checks_metrics_on(bencher: Bencher) {
+    fn readiness_five_checks_metrics_on(bencher: Bencher<'_, '_>) {
         let mut service = layer(&five_checks(Cache::Default)).metrics().layer(App);
         answers(bencher, &mut service, "/health/ready", StatusCode::OK);
     }
 
     /// One scrape of `/health/metrics` with five checks that have run.
     #[divan::bench]
-    fn metrics_scrape_five_checks(bencher: Bencher) {
+    fn metrics_scrape_five_checks(bencher: Bencher<'_, '_>) {
         let mut service = layer(&five_checks(Cache::Default)).metrics().layer(App);
         answer(&runtime(), &mut service, request("/health/ready"));
         answers(bencher, &mut service, "/health/metrics", StatusCode::OK);
@@ -237,18 +237,18 @@ mod answer {
     /// One detailed answer (`/health`, messages shown) with `n` checks that pass at once, cache
     /// off.
     #[divan::bench(args = [1, 10, 100, 1000])]
-    fn detailed_checks_instant(bencher: Bencher, n: usize) {
+    fn detailed_checks_instant(bencher: Bencher<'_, '_>, n: usize) {
         detailed(bencher, n, None);
     }
 
     /// One detailed answer with `n` checks that each take 1 ms: concurrent, so about 1 ms for
     /// any `n`.
     #[divan::bench(args = [1, 10, 100, 1000], sample_count = 20)]
-    fn detailed_checks_1ms(bencher: Bencher, n: usize) {
+    fn detailed_checks_1ms(bencher: Bencher<'_, '_>, n: usize) {
         detailed(bencher, n, Some(Duration::from_millis(1)));
     }
 
-    fn detailed(bencher: Bencher, n: usize, wait: Option<Duration>) {
+    fn detailed(bencher: Bencher<'_, '_>, n: usize, wait: Option<Duration>) {
         let health = Health::new();
         // Every answer runs every check: the scaling of the runs, not of cached results.
         health.set_default_cache_ttl(Duration::ZERO);

@@ -1,6 +1,9 @@
 //! The pass-through path adds no heap allocation: a counting global allocator compares the bare
 //! inner service with the same service behind `HealthLayer`, request by request.
 
+// A counting global allocator implements `GlobalAlloc`, which is `unsafe` by definition.
+#![allow(unsafe_code)]
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::convert::Infallible;

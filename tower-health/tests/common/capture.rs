@@ -99,32 +99,31 @@ struct SpanInfo {
     id: u64,
 }
 
-impl CaptureLayer {
-    fn push(&self, metadata: &tracing::Metadata<'_>, span: Option<SpanInfo>, fields: Fields) {
-        let Some(captured) = TARGET.with(|target| target.borrow().clone()) else {
-            return;
-        };
-        let (span, parent, id) = match span {
-            Some(info) => (Some(info.name), info.parent, Some(info.id)),
-            None => (None, None, None),
-        };
-        captured.0.lock().unwrap().push(Record {
-            level: *metadata.level(),
-            target: metadata.target().to_owned(),
-            span,
-            parent,
-            id,
-            message: fields.message,
-            fields: fields.fields,
-        });
-    }
+/// Adds a record to the captured records of this thread, if it captures.
+fn push(metadata: &tracing::Metadata<'_>, span: Option<SpanInfo>, fields: Fields) {
+    let Some(captured) = TARGET.with(|target| target.borrow().clone()) else {
+        return;
+    };
+    let (span, parent, id) = match span {
+        Some(info) => (Some(info.name), info.parent, Some(info.id)),
+        None => (None, None, None),
+    };
+    captured.0.lock().unwrap().push(Record {
+        level: *metadata.level(),
+        target: metadata.target().to_owned(),
+        span,
+        parent,
+        id,
+        message: fields.message,
+        fields: fields.fields,
+    });
 }
 
 impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for CaptureLayer {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let mut fields = Fields::default();
         event.record(&mut fields);
-        self.push(event.metadata(), None, fields);
+        push(event.metadata(), None, fields);
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
@@ -140,7 +139,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for CaptureLayer {
             parent: parent.map(|span| span.name().to_owned()),
             id: id.into_u64(),
         };
-        self.push(attrs.metadata(), Some(info), fields);
+        push(attrs.metadata(), Some(info), fields);
     }
 
     fn on_record(&self, id: &Id, values: &Values<'_>, _ctx: Context<'_, S>) {
