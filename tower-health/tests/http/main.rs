@@ -15,6 +15,7 @@ mod format_health_json;
 mod frameworks;
 mod groups;
 mod hostile;
+mod jsonrpsee;
 mod layer_http;
 mod lifecycle;
 mod listener_timeouts;
