@@ -282,6 +282,16 @@ impl<'a> CheckEntry<'a> {
 /// stack buffer (every entry has a time). humantime panics outside years 1970 to 9999; such a time
 /// is written as the nearest one inside.
 fn rfc3339_millis<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::Ok, S::Error> {
+    let text = rfc3339_text(time);
+    serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+}
+
+/// [`rfc3339_millis`] as a string.
+pub(crate) fn rfc3339(time: &SystemTime) -> String {
+    String::from_utf8_lossy(&rfc3339_text(time)).into_owned()
+}
+
+fn rfc3339_text(time: &SystemTime) -> [u8; 24] {
     /// 9999-12-31T23:59:59.999Z.
     const LAST: Duration = Duration::from_millis(253_402_300_799_999);
     let since = time
@@ -299,7 +309,7 @@ fn rfc3339_millis<S: Serializer>(time: &SystemTime, serializer: S) -> Result<S::
     put_digits(&mut text[14..16], of_day / 60 % 60);
     put_digits(&mut text[17..19], of_day % 60);
     put_digits(&mut text[20..23], u64::from(since.subsec_millis()));
-    serializer.serialize_str(std::str::from_utf8(&text).unwrap_or_default())
+    text
 }
 
 /// Writes the last `digits.len()` decimal digits of `value`.

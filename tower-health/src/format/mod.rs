@@ -34,6 +34,7 @@ pub(crate) mod content_type;
 mod environ;
 mod health_json;
 mod heartbeat;
+mod history;
 mod kubernetes;
 mod lifecycle;
 mod plain;
@@ -47,6 +48,7 @@ pub use environ::Environ;
 pub use health_json::HealthJson;
 
 pub(crate) use heartbeat::HeartbeatJson;
+pub(crate) use history::history_json;
 pub(crate) use kubernetes::KubernetesText;
 pub(crate) use lifecycle::LifecycleJson;
 pub(crate) use plain::{PlainText, STATUS_KEY};

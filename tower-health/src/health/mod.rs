@@ -21,6 +21,7 @@ mod check;
 mod evaluate;
 mod exposure;
 mod handle;
+mod history;
 mod observe;
 mod registry;
 mod report;
@@ -40,6 +41,7 @@ pub use result::{CheckResult, IntoCheckResult};
 pub use status::{Gate, Group, Lifecycle, Status, Subject};
 
 pub(crate) use evaluate::Selection;
+pub(crate) use history::{DEFAULT_LEN as HISTORY_LEN, Entry, History};
 #[cfg(feature = "metrics")]
 pub(crate) use observe::Observer;
 pub(crate) use stats::{BUCKETS, CheckStats, RunOutcome, Stats};

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -12,6 +12,7 @@ use tokio::sync::{Semaphore, watch};
 
 use super::changes::{Changes, Seen};
 use super::check::Check;
+use super::history::History;
 use super::stats::{CheckStats, Stats};
 use super::status::{Gate, Group, Lifecycle, Subject};
 
@@ -30,6 +31,8 @@ pub(crate) struct Registry {
     default_cache_micros: AtomicU64,
     /// At most this many runs at once, when set (see `Health::set_max_concurrent_runs`).
     run_slots: RwLock<Option<Arc<Semaphore>>>,
+    /// How many results each check keeps in its history (0: none).
+    history_len: AtomicUsize,
     /// Runs longer than this log a warning (`u64::MAX`: never).
     slow_threshold_micros: AtomicU64,
     pub(crate) changes: Changes,
@@ -85,6 +88,7 @@ impl Registry {
             default_cache_micros: AtomicU64::new(default_cache_ttl.as_micros() as u64),
             run_slots: RwLock::new(None),
             slow_threshold_micros: AtomicU64::new(slow_threshold.as_micros() as u64),
+            history_len: AtomicUsize::new(0),
             changes: Changes::new(),
             generation: AtomicU64::new(0),
         }
@@ -300,6 +304,22 @@ impl Registry {
             .policy
             .cache
             .unwrap_or_else(|| self.default_cache_ttl())
+    }
+
+    pub(crate) fn history_len(&self) -> usize {
+        self.history_len.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_history_len(&self, len: usize) {
+        self.history_len.store(len, Ordering::Relaxed);
+    }
+
+    /// Each registered check with a copy of its history, in registration order.
+    pub(crate) fn histories(&self) -> Vec<(Check, History)> {
+        self.checks()
+            .iter()
+            .map(|check| (check.clone(), check.state.lock().history.clone()))
+            .collect()
     }
 
     /// The counts of the registered checks, and the recorded statuses of the groups and the

@@ -314,7 +314,7 @@ impl<'a> Finish<'a> {
         if self.unresolved {
             raw.end = RunEnd::Unresolved;
         }
-        let run = state.store(self.thresholds, raw);
+        let run = state.store(self.thresholds, raw, registry.history_len());
         registry.changed();
         let outcome = RunOutcome::of(run.end, run.result.status);
         span.record("outcome", outcome.as_str());

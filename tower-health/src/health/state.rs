@@ -10,6 +10,7 @@ use tokio::task::AbortHandle;
 // stale (it is the system's monotonic clock otherwise).
 use tokio::time::Instant;
 
+use super::history::{Entry, History};
 use super::report::RunEnd;
 use super::result::CheckResult;
 use super::stats::RunStats;
@@ -87,6 +88,7 @@ pub(crate) struct Inner {
     pub(crate) in_flight: Option<Flight>,
     counters: Counters,
     pub(crate) task: Option<AbortHandle>,
+    pub(crate) history: History,
 }
 
 impl CheckState {
@@ -98,11 +100,28 @@ impl CheckState {
         self.lock().latest.clone()
     }
 
-    /// Applies `thresholds` to a run that just ended and keeps it as the latest result.
-    pub(crate) fn store(&self, thresholds: &Thresholds, raw: FinishedRun) -> Arc<FinishedRun> {
+    /// Applies `thresholds` to a run that just ended and keeps it as the latest result, and in
+    /// the history when it keeps `history` results (0: no history).
+    pub(crate) fn store(
+        &self,
+        thresholds: &Thresholds,
+        raw: FinishedRun,
+        history: usize,
+    ) -> Arc<FinishedRun> {
         let mut inner = self.lock();
         let result = inner.counters.apply(thresholds, raw.result, raw.finished);
         let run = Arc::new(FinishedRun { result, ..raw });
+        if history > 0 {
+            inner.history.record(
+                history,
+                Entry {
+                    status: run.result.status,
+                    time: run.time,
+                    duration: run.duration,
+                    message: run.result.message.as_deref().map(Box::from),
+                },
+            );
+        }
         inner.latest = Some(run.clone());
         inner.in_flight = None;
         run

@@ -6,12 +6,13 @@ use std::sync::{Arc, OnceLock};
 use tower_layer::{Layer, Stack};
 
 use super::answer::EndpointHandler;
+use super::history::HistoryHandler;
 use super::metrics::MetricsHandler;
 use super::routes::Routes;
 use super::service::HealthService;
 use crate::endpoint::{Defaults, Endpoint, ExposurePolicy, StatusCodes};
 use crate::format::Format;
-use crate::health::Health;
+use crate::health::{HISTORY_LEN, Health};
 use crate::metrics::RequestCounts;
 
 /// A [`Layer`] that answers health probes and passes every other request to the inner service.
@@ -75,6 +76,7 @@ struct Config {
     #[cfg(feature = "grpc")]
     grpc: Option<std::time::Duration>,
     metrics: bool,
+    history: bool,
     routes: OnceLock<Arc<Routes>>,
 }
 
@@ -233,6 +235,47 @@ impl HealthLayer {
         self.configure(|config| config.endpoints.extend(endpoints))
     }
 
+    /// Also answers `{prefix}/history` (`/health/history` by default) with each check's recent
+    /// history as JSON, and `{prefix}/history/{check}` with that of the checks of one name:
+    /// per check its status, runs, `transitions` (how often the status changed: a flapping check
+    /// has many), `since` and `secondsInStatus`, `lastPass`, `lastFailure`, and its last results
+    /// (`status`, `time`, `durationMs`), oldest first. Reading it runs no check.
+    ///
+    /// The handle keeps the last 60 results of each check unless
+    /// [`Health::keep_history`] set a length. The layer's [`exposure`](Self::exposure) decides
+    /// what a request sees: below [`Exposure::Names`](crate::Exposure::Names) only the
+    /// aggregate `status` of the latest results; below [`Exposure::Messages`](crate::Exposure::Messages)
+    /// no message. Matched before the group endpoints, like [`metrics`](Self::metrics).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use http::Request;
+    /// use http_body_util::BodyExt;
+    /// use tower::ServiceExt;
+    /// use tower_health::{Check, Health, HealthLayer};
+    ///
+    /// let health = Health::new();
+    /// health.register(Check::new("db", || async { Err::<(), _>("connection refused") }));
+    /// let service = tower::ServiceBuilder::new()
+    ///     .layer(HealthLayer::new().health(health).history())
+    ///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+    /// let get = |path: &str| Request::get(path).body(String::new()).unwrap();
+    /// service.clone().oneshot(get("/health/ready")).await.unwrap();
+    /// let body = service.oneshot(get("/health/history")).await.unwrap().into_body();
+    /// let history: serde_json::Value =
+    ///     serde_json::from_slice(&body.collect().await.unwrap().to_bytes()).unwrap();
+    /// assert_eq!(history["checks"][0]["name"], "db");
+    /// assert_eq!(history["checks"][0]["results"][0]["status"], "fail");
+    /// // Names by default, never the message.
+    /// assert!(history["checks"][0]["results"][0].get("message").is_none());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn history(self) -> Self {
+        self.configure(|config| config.history = true)
+    }
+
     /// Also answers `{prefix}/metrics` (`/health/metrics` by default) with the health figures
     /// in the Prometheus text format, or in OpenMetrics when the `Accept` header prefers it (as
     /// Prometheus's scrapes do): each check's status in each of its groups, its runs by outcome
@@ -350,9 +393,16 @@ impl Config {
         for handler in added {
             routes.push(handler.endpoint().path.clone(), Arc::new(handler));
         }
-        // Before the default endpoints, so that the group route does not take its path.
+        // Before the default endpoints, so that the group route does not take their paths.
         if let Some(metrics) = metrics {
             routes.push(metrics.path.clone(), Arc::new(metrics));
+        }
+        if self.history {
+            let prefix = &self.defaults.prefix;
+            for (pattern, handler) in HistoryHandler::routes(prefix, self.defaults.exposure.clone())
+            {
+                routes.push(pattern, handler);
+            }
         }
         for handler in defaults {
             routes.push(handler.endpoint().path.clone(), Arc::new(handler));
@@ -382,6 +432,9 @@ impl<S> Layer<S> for HealthLayer {
     fn layer(&self, inner: S) -> Self::Service {
         #[cfg(feature = "metrics")]
         crate::metrics::observe(&self.health);
+        if self.config.history && self.health.registry().history_len() == 0 {
+            self.health.keep_history(HISTORY_LEN);
+        }
         HealthService::new(inner, self.health.clone(), self.routes())
     }
 }

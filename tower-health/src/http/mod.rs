@@ -8,6 +8,7 @@ mod body;
 mod future;
 #[cfg(feature = "grpc")]
 mod grpc;
+mod history;
 mod layer;
 mod metrics;
 mod request;

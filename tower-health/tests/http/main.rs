@@ -14,6 +14,7 @@ mod exposure;
 mod format_health_json;
 mod frameworks;
 mod groups;
+mod history;
 mod hostile;
 mod jsonrpsee;
 mod layer_http;
