@@ -4,6 +4,9 @@
 pub(crate) const HEALTH_JSON: &str = "application/health+json";
 /// `application/json`, as oarepo-heartbeat answers.
 pub(crate) const JSON: &str = "application/json";
+/// The status page.
+#[cfg(feature = "ui")]
+pub(crate) const HTML: &str = "text/html; charset=utf-8";
 /// `application/json; charset=utf-8`, as py-12f-common answers.
 pub(crate) const JSON_UTF8: &str = "application/json; charset=utf-8";
 /// `text/plain; charset=utf-8`, as the Kubernetes API server answers.

@@ -37,6 +37,8 @@ mod heartbeat;
 mod history;
 mod kubernetes;
 mod lifecycle;
+#[cfg(feature = "ui")]
+mod page;
 mod plain;
 mod problem;
 
@@ -51,6 +53,8 @@ pub(crate) use heartbeat::HeartbeatJson;
 pub(crate) use history::history_json;
 pub(crate) use kubernetes::KubernetesText;
 pub(crate) use lifecycle::LifecycleJson;
+#[cfg(feature = "ui")]
+pub(crate) use page::{CONTENT_SECURITY_POLICY, Page, status_page};
 pub(crate) use plain::{PlainText, STATUS_KEY};
 pub(crate) use problem::ProblemJson;
 

@@ -13,7 +13,7 @@ use super::routes::{Answering, Handler};
 use crate::endpoint::{ExposurePolicy, Methods, PathPattern};
 use crate::format::content_type::JSON;
 use crate::format::{Rendered, history_json};
-use crate::health::{Health, Status};
+use crate::health::{Check, Health, History, Status};
 
 /// Answers the history of every check, or of the checks of one name.
 pub(crate) struct HistoryHandler {
@@ -59,20 +59,24 @@ impl Handler for HistoryHandler {
                 return Answering::Ready(response(rendered, head));
             }
         }
-        // The aggregate of the latest results, as an evaluation of these checks would find it
-        // (a non-critical failure warns); gates and maintenance are the probes' business.
-        let status = checks
-            .iter()
-            .filter_map(|(check, history)| {
-                let status = history.status()?;
-                Some(match status {
-                    Status::Fail if !check.critical => Status::Warn,
-                    status => status,
-                })
-            })
-            .max();
+        let status = aggregate(&checks);
         let body = history_json(status, &checks, exposure, SystemTime::now());
         let rendered = Rendered::json(StatusCode::OK, JSON, &body);
         Answering::Ready(response(rendered, head))
     }
+}
+
+/// The aggregate of the latest results, as an evaluation of these checks would find it (a
+/// non-critical failure warns); gates and maintenance are the probes' business.
+pub(super) fn aggregate(checks: &[(Check, History)]) -> Option<Status> {
+    checks
+        .iter()
+        .filter_map(|(check, history)| {
+            let status = history.status()?;
+            Some(match status {
+                Status::Fail if !check.critical => Status::Warn,
+                status => status,
+            })
+        })
+        .max()
 }

@@ -11,6 +11,8 @@ mod grpc;
 mod history;
 mod layer;
 mod metrics;
+#[cfg(feature = "ui")]
+mod page;
 mod request;
 mod response;
 mod routes;
