@@ -50,15 +50,15 @@
 //!
 //! | check | feature | what it asks |
 //! | --- | --- | --- |
-//! | `Http` | `http` | GET a URL, pass on 2xx |
-//! | `Upstream` | `upstream` | another service's health+json `status` |
-//! | `Disk` | `disk` | space available on the filesystem holding a path |
-//! | `Memory` | `memory` | resident memory against the cgroup limit, else the machine's memory |
-//! | `Postgres` | `postgres` | `SELECT 1` through the application's sqlx `PgPool` |
-//! | `Redis` | `redis` | `PING` through a redis connection |
-//! | `TlsCert` | `tls` | a certificate's validity dates, of a PEM file or of what a server presents |
-//! | `Dns` | `dns` | an A and AAAA lookup, optionally of expected addresses |
-//! | `Grpc` | `grpc` | another service's `grpc.health.v1` `Check` |
+//! | [`Http`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Http.html) | `http` | GET a URL, pass on 2xx |
+//! | [`Upstream`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Upstream.html) | `upstream` | another service's health+json `status` |
+//! | [`Disk`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Disk.html) | `disk` | space available on the filesystem holding a path |
+//! | [`Memory`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Memory.html) | `memory` | resident memory against the cgroup limit, else the machine's memory |
+//! | [`Postgres`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Postgres.html) | `postgres` | `SELECT 1` through the application's sqlx `PgPool` |
+//! | [`Redis`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Redis.html) | `redis` | `PING` through a redis connection |
+//! | [`TlsCert`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.TlsCert.html) | `tls` | a certificate's validity dates, of a PEM file or of what a server presents |
+//! | [`Dns`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Dns.html) | `dns` | an A and AAAA lookup, optionally of expected addresses |
+//! | [`Grpc`](https://docs.rs/tower-health-checks/latest/tower_health_checks/struct.Grpc.html) | `grpc` | another service's `grpc.health.v1` `Check` |
 //!
 //! Messages say what failed and never show credentials: URLs are shown as scheme, host and
 //! path (no user names, passwords, query or fragment), whatever the exposure level. The checks
