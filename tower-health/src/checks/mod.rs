@@ -26,8 +26,8 @@
 //!
 //! // Not yet reported: fails.
 //! assert_eq!(probe().await, StatusCode::SERVICE_UNAVAILABLE);
-//! consumer.pass();
 //! let mut reported = health.watch(Subject::check("orders-consumer"));
+//! consumer.pass();
 //! reported.wait_for(|status| *status == Some(Status::Pass)).await.unwrap();
 //! assert_eq!(probe().await, StatusCode::OK);
 //! # }
