@@ -7,19 +7,22 @@
 //! [`Check`](tower_health::Check) with a sensible default timeout and health+json
 //! `componentType`, registered like any other check (and adjustable like any other: probes,
 //! criticality, another timeout). The checks that need no client crate, `Manual` and `Tcp`, are
-//! in the core, in `tower_health::checks`.
+//! in the core, in [`tower_health::checks`].
 //!
-//! | check | feature | component type | default timeout |
-//! | --- | --- | --- | --- |
-//! | `Http`: GET a URL, pass on 2xx | `http` | `component` | 800 ms |
-//! | `Upstream`: another service's health+json `status` | `upstream` | `component` | 800 ms |
-//! | `Disk`: free space under a path | `disk` | `system` | 250 ms |
-//! | `Memory`: the process against its cgroup limit or the machine | `memory` | `system` | 250 ms |
-//! | `Postgres`: `SELECT 1` through an sqlx `PgPool` | `postgres` | `datastore` | 500 ms |
-//! | `Redis`: `PING` through a redis async connection | `redis` | `datastore` | 500 ms |
-//! | `TlsCert`: days until a certificate (PEM file or TLS handshake) expires | `tls` | `component` | 800 ms |
-//! | `Dns`: a name resolves, optionally to expected addresses | `dns` | `component` | 800 ms |
-//! | `Grpc`: another service's `grpc.health.v1` `Check` of a service | `grpc` | `component` | 800 ms |
+//! | check | feature | options (defaults) | component type | default timeout | observed |
+//! | --- | --- | --- | --- | --- | --- |
+//! | [`Http`]`::new(url)`: GET, pass on 2xx, fail with the status | `http` | `pass_statuses([..])` (any 2xx), `warn_above(latency)` (off), `client(..)` (plain HTTP) | `component` | 800 ms | latency, `ms` |
+//! | [`Upstream`]`::new(url)`: another service's health+json `status` (pass/warn/fail, whatever the HTTP code; the remote `output` in the message) | `upstream` | `client(..)` | `component` | 800 ms | latency, `ms` |
+//! | [`Disk`]`::new(path)`: space available on the filesystem holding `path` | `disk` | `warn_below(Amount)` (10%), `fail_below(Amount)` (5%) | `system` | 250 ms | available, `percent` |
+//! | [`Memory`]`::new()`: resident memory against the cgroup limit (v2 `memory.max`, v1 `memory.limit_in_bytes`), else the machine's memory; Linux | `memory` | `warn_above(Amount)` (80%), `fail_above(Amount)` (95%) | `system` | 250 ms | used, `percent` |
+//! | [`Postgres`]`::new(pool)`: `SELECT 1` through the application's sqlx `PgPool` | `postgres` | | `datastore` | 500 ms | round trip, `ms` |
+//! | [`Redis`]`::new(connection)`: `PING`, pass on `PONG`, through a redis `ConnectionManager` or `MultiplexedConnection` | `redis` | | `datastore` | 500 ms | round trip, `ms` |
+//! | [`TlsCert::pem_file`]`(path)` / [`TlsCert::remote`]`("host:port")`: a certificate's validity dates, of a PEM file (the certificate in it that expires first) or of the one a server presents in a TLS handshake; fails when expired, not yet valid or unreadable | `tls` | `warn_within_days(n)` (14), `server_name(..)` (the host part) | `component` | 800 ms | whole days left, `days` |
+//! | [`Dns`]`::new(name)`: A and AAAA lookup; fails on NXDOMAIN, no address, or an expected address missing | `dns` | `nameserver(addr)` (the system's configuration), `expect(ip)` (none) | `component` | 800 ms | lookup time, `ms` |
+//! | [`Grpc`]`::new(url)`: another service's `grpc.health.v1` `Check`: `SERVING` passes; `NOT_SERVING`, `NOT_FOUND` and errors fail | `grpc` | `service(name)` (`""`), `channel(..)` (plain HTTP/2, connected on first use and kept) | `component` | 800 ms | round trip, `ms` |
+//!
+//! [`Amount`] is `Bytes(n)` (or `Amount::mib(n)`, `Amount::gib(n)`) or `Percent(p)` of the total;
+//! `None` turns a threshold off.
 //!
 //! The checks that ask another service (all but `Disk`, `Memory` and a `TlsCert` of a PEM file)
 //! are marked as a [dependency](tower_health::Check::dependency): registering one in the
@@ -28,8 +31,41 @@
 //! No feature is on by default; `upstream` turns on `http`. `Amount`, the thresholds of the
 //! disk and memory checks, comes with either of their features.
 //!
-//! Messages say what failed without credentials: URLs are shown as scheme, host and path only
-//! (no user names, passwords, query or fragment), whatever the exposure policy.
+//! Messages say what failed (`GET http://inventory/health answered 503 Service Unavailable`,
+//! `SELECT 1 failed: ... password authentication failed for user "app"`) without credentials:
+//! URLs are shown as scheme, host and path only (no user names, passwords, query or fragment),
+//! whatever the exposure policy.
+//!
+//! # Clients
+//!
+//! The PostgreSQL check uses sqlx 0.8 (`postgres` and `runtime-tokio` only, no macros), the most
+//! used async PostgreSQL pool in the ecosystem; the Redis check uses redis 1.x (its connection
+//! type is part of the check's API, so the application must use redis 1.x too). Applications on
+//! another driver or major version wrap their ping in `Check::new`. HTTPS URLs need a client
+//! with a TLS connector (`.client(..)`).
+//!
+//! The TLS check's handshake (rustls, ring provider) **accepts any certificate**: it is about
+//! expiry, not trust, so self-signed and privately issued certificates are checked like any
+//! other (the server must still prove it holds the certificate's key). It sends the host part
+//! of `host:port` as the server name (SNI), none for an IP address unless `server_name(..)`
+//! gives one, and judges the end-entity certificate; a PEM file's every certificate counts,
+//! since a chain with an expired intermediate is broken too. Results carry the certificate's
+//! `subject` and `notAfter`. The DNS check uses hickory-resolver, so it can be pointed at one
+//! server (`nameserver(addr)`, UDP and TCP, no hosts file); every run asks again (no cache), and
+//! the addresses found are in the result's `addresses`. The gRPC check uses tonic's client and
+//! tonic-health's generated types; for TLS give it a channel of your own (`channel(..)`).
+//!
+//! A database that is down often shows as `check timed out after 500ms` rather than the
+//! driver's error: the drivers wait and retry longer than the check's timeout (sqlx's `acquire`
+//! waits for a connection up to the pool's `acquire_timeout`, 30 s by default; redis's
+//! `ConnectionManager` retries reconnecting with backoff). To see the driver's error instead,
+//! keep its waits below the check's timeout:
+//! `PgPoolOptions::new().acquire_timeout(Duration::from_millis(300))`, and
+//! `ConnectionManagerConfig::new().set_number_of_retries(1).set_connection_timeout(Some(Duration::from_millis(300)))`
+//! for redis.
+//!
+//! `cargo run -p tower-health-checks --example checks --features http,disk` serves an app with
+//! three of them.
 //!
 //! # Example
 //!

@@ -61,7 +61,32 @@
 //! ```
 //!
 //! The crate has no features. It needs a Tokio runtime (any flavour) with IO and time enabled,
-//! and brings no TLS: the probe asks plain `http://` URLs and plain gRPC only.
+//! and brings no TLS: the probe asks plain `http://` URLs and plain gRPC only (`https://` is a
+//! bad argument), to stay small.
+//!
+//! # In an image
+//!
+//! ```text
+//! cargo build --profile probe -p tower-health-probe         # target/probe/tower-health-probe, small
+//! cargo install --path tower-health-probe --profile probe   # or install it
+//! tower-health-probe http://127.0.0.1:3000/health/ready
+//! tower-health-probe -addr 127.0.0.1:50051 -service readiness
+//! ```
+//!
+//! The `probe` profile is the workspace's size-optimised build (`opt-level = "z"`, LTO, one
+//! codegen unit, `panic = "abort"`, stripped). `examples/docker/Dockerfile` builds the example
+//! app and the probe in a `rust` image and copies both onto `gcr.io/distroless/cc-debian12`,
+//! with `HEALTHCHECK CMD ["/tower-health-probe", "http://127.0.0.1:3000/health/ready"]` (and,
+//! commented, the same through the app's subcommand, and a gRPC one). For `distroless/static`
+//! or `scratch`, build for the `x86_64-unknown-linux-musl` target.
+//!
+//! Docker and Kubernetes take every non-zero code as a failed check (Docker documents 1 as
+//! "unhealthy" and reserves 2, but counts any non-zero code as a failure); the codes tell a
+//! person reading the output what went wrong. The message goes to standard output when healthy
+//! and to standard error otherwise. In Kubernetes, `httpGet` and `grpc` probes need no program
+//! in the image; an `exec` probe with the same command (`command: ["/tower-health-probe",
+//! "-addr", "127.0.0.1:50051", "-service", "liveness"]`) serves clusters or probe settings those
+//! do not cover.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_code)]

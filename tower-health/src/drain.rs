@@ -8,18 +8,41 @@ use crate::health::{Health, Lifecycle};
 
 /// Graceful drain: the shutdown signal to hand to a server.
 ///
-/// On SIGTERM (what Kubernetes sends to stop a pod), Ctrl-C, or the state being set to
-/// [`Lifecycle::ShuttingDown`] by the application, [`Drain::signal`] sets the state to shutting down
-/// (readiness fails, gRPC reports `NOT_SERVING` and ends its `Watch` streams), waits the drain
-/// delay so that load balancers and the kubelet notice and stop sending new requests, then
-/// resolves. The server then stops accepting connections and finishes the requests in flight:
-/// none is cut.
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_health::{Drain, Health, HealthLayer, Lifecycle};
 ///
-/// While shutting down, the layer's HTTP/1 answers carry `Connection: close`, so that keep-alive
-/// clients reconnect (to another instance, once readiness has taken this one out) before the delay
-/// ends instead of writing requests on connections the server then closes. HTTP/2 clients are
-/// moved by the GOAWAY that the server's graceful shutdown sends when this future resolves
-/// (`axum::serve`, hyper-util's `GracefulShutdown`, tonic).
+/// let health = Health::new();
+/// health.set_lifecycle(Lifecycle::Working);
+/// let service = tower::ServiceBuilder::new()
+///     .layer(HealthLayer::new().health(health.clone()))
+///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+/// let drain = Drain::new(health.clone()).delay(Duration::from_millis(50));
+/// let drained = tokio::spawn(drain.signal());
+///
+/// // SIGTERM or Ctrl-C start the drain; so does the state.
+/// health.set_lifecycle(Lifecycle::ShuttingDown);
+/// let request = Request::get("/health/ready").body(String::new()).unwrap();
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// assert_eq!(response.headers()["connection"], "close");
+/// // After the delay the future resolves: the server stops accepting.
+/// drained.await.unwrap();
+/// # }
+/// ```
+///
+/// On SIGTERM (what Kubernetes sends to stop a pod), Ctrl-C, or the state being set to
+/// [`Lifecycle::ShuttingDown`] by the application, [`Drain::signal`] sets the state to shutting
+/// down (readiness fails, gRPC reports `NOT_SERVING` and ends its `Watch` streams), waits the
+/// drain delay ([`Drain::delay`], default 5 s) so that endpoint removal reaches kube-proxy and
+/// load balancers and they stop sending new requests, then resolves. The server then stops
+/// accepting connections and finishes the requests in flight: none is cut. Pass the future to
+/// `axum::serve(..).with_graceful_shutdown`, hyper-util's accept loop, or tonic's
+/// `serve_with_shutdown`:
 ///
 /// ```no_run
 /// use std::time::Duration;
@@ -40,6 +63,43 @@ use crate::health::{Health, Lifecycle};
 /// ```
 ///
 /// With tonic: `Server::builder()...serve_with_shutdown(addr, Drain::new(health).signal())`.
+///
+/// # Keep-alive connections
+///
+/// While shutting down, every HTTP/1 answer of the layer (pass-through ones included) carries
+/// `Connection: close`: a keep-alive client opens its next request on a new connection, which a
+/// balancer sends elsewhere, instead of writing it on a connection that the server closes when
+/// the delay ends. HTTP/2 has no such header; there the server sends GOAWAY when the drain
+/// future resolves (`axum::serve`'s graceful shutdown, hyper-util's `GracefulShutdown`, tonic's
+/// `serve_with_shutdown` all do), and clients open new streams elsewhere.
+///
+/// Measured with 64 keep-alive connections busy through a TCP proxy that routes as kube-proxy
+/// does (new connections go to a backend that passes `/health/ready`, open ones stay where they
+/// are) in front of two instances of the axum example, one of which gets SIGTERM and drains for
+/// 2 s: without `Connection: close` its 32 pinned connections each lost the request they had
+/// written when it closed them (32 and 33 lost in two runs); with it, 0 lost in three runs
+/// (62,000–77,000 requests each): every pinned connection moved to the other instance during
+/// the delay.
+///
+/// # Kubernetes
+///
+/// Kubernetes takes a terminating pod out of its Service's endpoints at once, whatever the probe
+/// says; the delay covers the time kube-proxy, ingress controllers and cloud load balancers take
+/// to notice. A load balancer that learns only from its own health check needs the delay to
+/// exceed that check's `interval × unhealthy threshold`. Background checks stop when the state
+/// becomes `ShuttingDown`; liveness keeps answering.
+/// `tower-health/examples/kubernetes/deployment.yaml` shows the matching settings for an
+/// `httpGet` and a `grpc` deployment:
+///
+/// - `timeoutSeconds: 1` (the kubelet's default) above the checks' default timeout of 800 ms, so
+///   a slow dependency fails its check instead of timing out the probe;
+/// - `terminationGracePeriodSeconds` (30) larger than the drain delay plus the longest request;
+/// - a startup probe (`/health/startup`, gRPC service `startup`) so that liveness does not kill
+///   a slow start; liveness tolerant (3 failures, 10 s apart); readiness quick (2 failures, 5 s
+///   apart);
+/// - the server listening on `0.0.0.0` in the pod, since the kubelet probes the pod's IP. Keep
+///   the drain delay shorter than liveness' `failureThreshold × periodSeconds` when liveness uses
+///   gRPC, which reports `NOT_SERVING` while draining.
 ///
 /// Listening for signals needs a tokio runtime with its IO driver, as `#[tokio::main]` and every
 /// server runtime have. tokio's `signal` feature is part of the core dependencies rather than a

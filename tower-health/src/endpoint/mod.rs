@@ -69,6 +69,20 @@ pub(crate) enum RunChecks {
 /// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
 /// # }
 /// ```
+///
+/// `Endpoint::new(path)` answers the whole service, gated like `/health`:
+///
+/// | method | default | effect |
+/// |---|---|---|
+/// | [`subject`](Self::subject) | [`Subject::Service`] | what it evaluates: the service, a group or the checks of a name; its gate and maintenance follow |
+/// | [`per_check`](Self::per_check) | off | answer `{path}/{check}` (one check of the subject, ungated) instead of `{path}` |
+/// | [`gate`](Self::gate) | the subject's | [`Gate::None`], [`Gate::Ready`], [`Gate::Started`], [`Gate::Strict`] |
+/// | [`maintenance`](Self::maintenance) | the subject's | whether maintenance mode answers it |
+/// | [`without_checks`](Self::without_checks) | checks run | answer from the gate and maintenance only |
+/// | [`run_checks_when`](Self::run_checks_when) | checks run | run them only when the last `param` in the query (else in a form body) is one of `values` |
+/// | [`verbose_param`](Self::verbose_param) / [`exclude_param`](Self::exclude_param) | none | query parameters for a verbose answer / checks to skip |
+/// | [`methods`](Self::methods), [`any_method`](Self::any_method) | `GET`, `HEAD` | `OPTIONS` in the list is answered with `Allow` |
+/// | [`status_codes`](Self::status_codes), [`warn_header`](Self::warn_header), [`exposure`](Self::exposure), [`format`](Self::format), [`no_log`](Self::no_log) | the layer's | per endpoint |
 #[derive(Clone)]
 pub struct Endpoint {
     pub(crate) path: PathPattern,

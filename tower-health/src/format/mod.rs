@@ -27,8 +27,27 @@
 //! # }
 //! ```
 //!
-//! The formats of the [presets](crate::preset) answer as the packages they imitate do; they are
-//! chosen through the presets.
+//! | format | answers | chosen by |
+//! |---|---|---|
+//! | [`HealthJson`] | `application/health+json` (draft-inadarei-api-health-check-06): `status`, `checks`, `notes`, `output` and the service fields | the default of every endpoint |
+//! | Kubernetes text | the API server's `ok` and `[+]NAME ok` lines | [`preset::Kubernetes`](crate::preset::Kubernetes) |
+//! | problem+json | flask-healthz's answers | [`preset::FlaskHealthz`](crate::preset::FlaskHealthz) |
+//! | heartbeat JSON, [`Environ`] | oarepo-heartbeat's `{"status": bool, "checks": {..}}` and its environ answer | [`preset::OarepoHeartbeat`](crate::preset::OarepoHeartbeat) |
+//! | plain text | pyramid_health's `OK`, `ERROR`, `MAINTENANCE` | [`preset::PyramidHealth`](crate::preset::PyramidHealth) |
+//! | lifecycle JSON | py-12f-common's state answer | [`preset::Py12fCommon`](crate::preset::Py12fCommon) |
+//!
+//! The formats of the presets answer as the packages they imitate do; they are chosen through
+//! the presets. Every format writes what the request's exposure level allows
+//! ([`Answer::exposure`]): the [`ExposurePolicy`](crate::ExposurePolicy) guide has what each one
+//! shows at each level.
+//!
+//! health+json's service fields come from the format ([`HealthJson::version`],
+//! [`release_id`](HealthJson::release_id), [`service_id`](HealthJson::service_id),
+//! [`description`](HealthJson::description)), and [`HealthJson::durations`] adds each check's
+//! last run duration. A [`Format`] written by the application may also log each answer
+//! ([`Format::log`]) and says whether the same answer is always written the same
+//! ([`Format::reusable`]), so that the layer can serve it again while nothing it is made of
+//! changes.
 
 pub(crate) mod content_type;
 mod environ;

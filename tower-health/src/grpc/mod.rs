@@ -1,49 +1,115 @@
 //! The gRPC health protocol, `grpc.health.v1.Health`, answered from the same registry as the
 //! HTTP paths (feature `grpc`).
 //!
-//! [`GrpcHealth`] answers the protocol's three methods, `Check`, `Watch` and `List`, from a
-//! [`Health`] handle (`Check` and `Watch` through tonic-health's generated server). Add it to a
-//! tonic server as a service, or let the layer answer the protocol itself with
-//! [`HealthLayer::grpc`](crate::HealthLayer::grpc), which routes `/grpc.health.v1.Health/*` to the same implementation.
-//!
-//! Service names resolve by one rule, [`Health::subject`]: `""` is every check, gated by the
-//! working state (like `/health`); a group's name is that group under its gate (the built-in
-//! ones also by their long names `liveness`, `readiness` and `startup`); any other name is the
-//! checks of that name, ungated (like `/health/{group}/{check}`). Group names come first: a
-//! check named like a group cannot be asked for on its own over gRPC (it still counts in its
-//! groups); give checks other names.
-//!
-//! Pass and warn are `SERVING`, fail is `NOT_SERVING`; a name that matches no check is
-//! `NOT_FOUND` for `Check` and `SERVICE_UNKNOWN` for `Watch`. `List` answers every name `Check`
-//! knows (`""`, every group by its own name, every check) with what `Check` would answer for it,
-//! or `RESOURCE_EXHAUSTED` when there are more than 100 (gRFC A90). While the state is
-//! [`Lifecycle::ShuttingDown`] every service is `NOT_SERVING` and `Watch` streams end after saying so,
-//! so they do not hold up a graceful shutdown. Maintenance mode is an HTTP answer only: gRPC keeps
-//! reporting the checks.
-//!
-//! `Watch` sends the current status at once, then every change, each message evaluated exactly as
-//! `Check` evaluates it (cheap: results are cached). It looks again when something may have
-//! changed: a change recorded by any evaluation (an HTTP probe, a gRPC `Check`), state changes, and a re-evaluation of the watched services
-//! every [watch interval](GrpcHealth::watch_interval) while any `Watch` is open, shared by all
-//! streams so that many watchers do not multiply the checks' load.
-//!
-//! ```no_run
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use tonic::transport::{Channel, Server, server::TcpIncoming};
+//! use tonic_health::pb::health_check_response::ServingStatus;
+//! use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 //! use tower_health::{Check, Health, HealthLayer, grpc::GrpcHealth};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let health = Health::new();
 //! health.register(Check::new("db", || async { true }).readiness());
-//! tonic::transport::Server::builder()
+//! health.register(Check::new("search", || async { false }).group("search"));
+//!
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let addr = listener.local_addr()?;
+//! let server = Server::builder()
 //!     .accept_http1(true) // the kubelet's httpGet probes speak HTTP/1.1
-//!     // The layer answers the HTTP paths and, with `grpc()`, the gRPC protocol ...
-//!     .layer(HealthLayer::new().health(health.clone()).grpc())
-//!     // ... or, without `grpc()`, add the protocol as a service of its own:
-//!     // .add_service(GrpcHealth::new(health.clone()))
-//! #   .add_service(GrpcHealth::new(health.clone()))
-//!     .serve("127.0.0.1:50051".parse()?)
-//!     .await?;
+//!     .layer(HealthLayer::new().health(health.clone())) // the HTTP paths
+//!     .add_service(GrpcHealth::new(health)) // grpc.health.v1
+//!     .serve_with_incoming(TcpIncoming::from(listener));
+//! tokio::spawn(server);
+//!
+//! let channel = Channel::from_shared(format!("http://{addr}"))?.connect().await?;
+//! let mut client = HealthClient::new(channel);
+//! let status = |service: &str| HealthCheckRequest { service: service.into() };
+//! for (service, expected) in [
+//!     ("", ServingStatus::NotServing), // every check: `search` fails
+//!     ("readiness", ServingStatus::Serving),
+//!     ("search", ServingStatus::NotServing), // the group, not the check of that name
+//!     ("db", ServingStatus::Serving),
+//! ] {
+//!     let answer = client.check(status(service)).await?.into_inner();
+//!     assert_eq!(answer.status, expected as i32, "{service:?}");
+//! }
+//! let unknown = client.check(status("nope")).await.unwrap_err();
+//! assert_eq!(unknown.code(), tonic::Code::NotFound);
 //! # Ok(()) }
 //! ```
+//!
+//! [`GrpcHealth`] answers the protocol's three methods, `Check`, `Watch` and `List`, from a
+//! [`Health`] handle, with tonic-health's generated protobuf types and server (and, for `List`,
+//! which tonic-health 0.14 lacks, messages derived with prost as in the current `health.proto`).
+//! Either the application adds it to a tonic server as a service of its own, as above, or the
+//! layer answers the protocol itself: [`HealthLayer::grpc`](crate::HealthLayer::grpc) routes
+//! `/grpc.health.v1.Health/*` to the same implementation, before the application's services.
+//!
+//! ```no_run
+//! use tonic::service::Routes;
+//! use tower_health::{Health, HealthLayer};
+//!
+//! // `services`: the application's own gRPC services (`Routes::new(greeter)`, ...).
+//! async fn serve(health: Health, services: Routes) -> Result<(), tonic::transport::Error> {
+//!     tonic::transport::Server::builder()
+//!         .accept_http1(true)
+//!         // The HTTP paths and, with `grpc()`, grpc.health.v1 on the same port.
+//!         .layer(HealthLayer::new().health(health).grpc())
+//!         .add_routes(services)
+//!         .serve("0.0.0.0:50051".parse().unwrap())
+//!         .await
+//! }
+//! ```
+//!
+//! A tonic server answers the HTTP paths over HTTP/2, and over HTTP/1.1 (what the kubelet's
+//! `httpGet` probes speak) with `accept_http1(true)`. `cargo run --example tonic --features grpc`
+//! serves both on `127.0.0.1:50051`.
+//!
+//! # Service names
+//!
+//! Names resolve by one rule, [`Health::subject`]:
+//!
+//! | service name | reports |
+//! |---|---|
+//! | `""` | every check, gated by the working state (like `/health`) |
+//! | a group's name (`live`, `ready`, `startup`, `database`, ...) or `liveness`, `readiness`, `startup` | that group, under its gate |
+//! | any other name | the checks of that name, ungated (like `/health/{group}/{check}`) |
+//!
+//! Group names come first: a check named like a group cannot be asked for on its own over gRPC
+//! (it still counts in its groups); give checks names no group has.
+//!
+//! # Statuses
+//!
+//! Pass and warn are `SERVING`, fail is `NOT_SERVING` (gRPC has no degraded status). `Check` of
+//! a name that matches nothing fails with `NOT_FOUND`; `Watch` of one sends `SERVICE_UNKNOWN`,
+//! keeps the stream open and sends the real status once a check of that name is registered.
+//! `List` (gRFC A90) answers every name `Check` knows (`""`, every group by its own name, every
+//! check) with what `Check` answers for it, or `RESOURCE_EXHAUSTED` when there are more than 100.
+//!
+//! While the state is [`Lifecycle::ShuttingDown`] every service is `NOT_SERVING` (liveness
+//! included) and `Watch` streams end after saying so, so that they do not hold up a graceful
+//! shutdown. Maintenance mode is an HTTP answer only: gRPC keeps reporting the checks.
+//!
+//! # Watch
+//!
+//! `Watch` sends the current status at once, then every change without the client polling, each
+//! message evaluated exactly as `Check` evaluates it (cheap: results are cached). It looks again
+//! when something may have changed: a change recorded by any evaluation (an HTTP probe, a gRPC
+//! `Check`), a state change, and a re-evaluation of the watched services every
+//! [watch interval](GrpcHealth::watch_interval) (5 s by default; on the layer,
+//! [`HealthLayer::grpc_watch_interval`](crate::HealthLayer::grpc_watch_interval)) while any
+//! `Watch` is open: one round for all streams, so that many watchers do not multiply the load on
+//! dependencies.
+//!
+//! At most [`GrpcHealth::max_watches`] streams are open at once on a service and its clones
+//! ([`GrpcHealth::DEFAULT_MAX_WATCHES`], 1,024, by default, the layer's too); one more is refused
+//! with `RESOURCE_EXHAUSTED` until another closes, for names that exist or not. For another cap,
+//! add `GrpcHealth::new(health).max_watches(n)` as a service instead of
+//! [`HealthLayer::grpc`](crate::HealthLayer::grpc).
+//!
+//! Load balancers that health-check over gRPC (Envoy's `grpc_health_check`) are in the
+//! [load balancers](crate::HealthLayer#load-balancers) guide.
 
 mod list;
 mod watch;

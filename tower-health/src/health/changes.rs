@@ -32,6 +32,61 @@ use super::observe::Observer;
 use super::status::{Group, Status, Subject};
 
 /// A change of status.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_health::{Check, Group, Health, HealthLayer, Status, Subject};
+///
+/// let health = Health::new();
+/// health.register(Check::new("db", || async { Err::<(), _>("connection refused") }));
+/// let mut changes = health.subscribe();
+/// let ready = health.watch(Subject::group(Group::READY));
+/// let service = tower::ServiceBuilder::new()
+///     .layer(HealthLayer::new().health(health))
+///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+///
+/// let probe = Request::get("/health/ready").body(String::new()).unwrap();
+/// assert_eq!(service.oneshot(probe).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+/// // The run records the check's name first, then the evaluation its group.
+/// let check = changes.recv().await.unwrap();
+/// assert_eq!((check.subject, check.new), (Subject::check("db"), Status::Fail));
+/// assert_eq!(check.message.as_deref(), Some("connection refused"));
+/// let group = changes.recv().await.unwrap();
+/// assert_eq!(group.subject, Subject::group(Group::READY));
+/// assert_eq!((group.old, group.new), (None, Status::Fail));
+/// assert_eq!(*ready.borrow(), Some(Status::Fail));
+/// # }
+/// ```
+///
+/// Every status change of the service, a group or a check is logged once (WARN when it starts
+/// failing, INFO otherwise; see [logging](crate::HealthLayer#logging)) and published:
+/// [`Health::subscribe`](crate::Health::subscribe) is a broadcast of every `Change { subject,
+/// old, new, message }` in the order recorded, each once, and
+/// [`Health::watch`](crate::Health::watch)`(subject)` the latest status of one subject.
+///
+/// Check changes are recorded when a run ends, so background checks publish without any probe;
+/// service and group changes are recorded when something evaluates exactly them: all checks
+/// gated by the working state for the service, a group's checks under its own gate for a group.
+/// A request that evaluates a part (`?exclude=db`, a single check, checks not run, another gate)
+/// records nothing, so it cannot flip what watches and gRPC `Watch` report. A subscriber that
+/// falls more than 256 changes behind gets `Lagged` and should read the watch.
+///
+/// ```
+/// use tower_health::{Group, Health, Subject};
+///
+/// async fn follow_readiness(health: Health) {
+///     let ready = Subject::group(Group::READY);
+///     let mut changes = health.subscribe();
+///     while let Ok(change) = changes.recv().await {
+///         if change.subject == ready {
+///             println!("readiness {:?} -> {} ({:?})", change.old, change.new, change.message);
+///         }
+///     }
+/// }
+/// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct Change {

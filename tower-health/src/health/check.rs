@@ -82,8 +82,177 @@ where
 /// A named check and how it is run: its groups, criticality, timeout, component type, cache,
 /// background interval and thresholds.
 ///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use std::time::Duration;
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_health::{Check, Health, HealthLayer};
+///
+/// let runs = Arc::new(AtomicUsize::new(0));
+/// let counted = runs.clone();
+/// let health = Health::new();
+/// health.register(
+///     Check::new("postgres", move || {
+///         counted.fetch_add(1, Ordering::SeqCst);
+///         async { tokio::time::sleep(Duration::from_millis(20)).await; Ok::<(), std::io::Error>(()) }
+///     })
+///     .timeout(Duration::from_millis(300))
+///     .cache(Duration::from_secs(2)),
+/// );
+/// let service = tower::ServiceBuilder::new()
+///     .layer(HealthLayer::new().health(health))
+///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+/// let probe = || {
+///     let request = Request::get("/health/ready").body(String::new()).unwrap();
+///     let service = service.clone();
+///     async move { service.oneshot(request).await.unwrap().status() }
+/// };
+///
+/// // Three probes at once share one run; a probe within the TTL reuses its result.
+/// let (a, b, c) = tokio::join!(probe(), probe(), probe());
+/// assert_eq!([a, b, c], [StatusCode::OK; 3]);
+/// assert_eq!(probe().await, StatusCode::OK);
+/// assert_eq!(runs.load(Ordering::SeqCst), 1);
+/// # }
+/// ```
+///
 /// Register it with [`Health::register`](crate::Health::register). Clones share one cached
 /// result, one run in flight and one background task.
+///
+/// `Check::new(name, || async { ... })` takes a closure returning anything [`IntoCheckResult`]
+/// accepts: [`CheckResult`], [`Status`](crate::Status), `bool`, `()`, `Result<(), E: Display>`
+/// (`Err(e)` fails with `e`) or `Result<CheckResult, E>`; [`Check::from_health_check`] takes a
+/// [`HealthCheck`] for checks with state of their own, and the [`checks`](crate::checks) module
+/// has ready-made ones.
+///
+/// | method | default | effect |
+/// |---|---|---|
+/// | [`group`](Self::group), [`liveness`](Self::liveness), [`readiness`](Self::readiness), [`startup`](Self::startup) | `ready` | the [groups](Group) it belongs to (combine them) |
+/// | [`non_critical`](Self::non_critical) | critical | its failure makes the aggregate warn instead of fail |
+/// | [`timeout`](Self::timeout) | the handle's default, 800 ms | past it the check fails with "timed out" |
+/// | [`component_type`](Self::component_type) | none | health+json `componentType` |
+/// | [`cache`](Self::cache), [`background`](Self::background), [`initial_delay`](Self::initial_delay) | 1 s cache, on request | see [caching](#caching-and-single-flight) and [background checks](#background-checks) |
+/// | [`failure_threshold`](Self::failure_threshold), [`failure_duration`](Self::failure_duration), [`success_threshold`](Self::success_threshold) | 1, 0, 1 | see [thresholds](#thresholds) |
+/// | [`dependency`](Self::dependency), [`liveness_on_purpose`](Self::liveness_on_purpose) | not a dependency | a check of another service warns when registered in liveness |
+///
+/// Checks run concurrently, each under its timeout; a check that panics fails with a message
+/// saying so and the server keeps serving. The aggregate is the worst status.
+///
+/// # Caching and single-flight
+///
+/// Probes must not hammer the dependencies they check. Every check's result is reused for a
+/// time-to-live: [`Health::DEFAULT_CACHE_TTL`](crate::Health::DEFAULT_CACHE_TTL) (1 s) unless
+/// [`Health::set_default_cache_ttl`](crate::Health::set_default_cache_ttl) or
+/// [`Check::cache`] says otherwise; zero turns the cache off. When the result is stale, the first
+/// request starts **one** run (a spawned task, bounded by the check's timeout) and every request
+/// that arrives meanwhile waits for that same run; a client that hangs up does not cancel it for
+/// the others. Failures are cached like passes. The health+json `time` of a check is when the
+/// run that produced the result started. However many probes, load balancers or attackers ask,
+/// a check runs at most once per TTL (once per run in flight with a zero TTL).
+///
+/// # Background checks
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::time::Duration;
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_health::{Check, Health, HealthLayer};
+///
+/// let health = Health::new();
+/// // Runs every 10 s in a task of its own; probes only read its latest result.
+/// health.register(
+///     Check::new("search", || async { true })
+///         .background(Duration::from_secs(10))
+///         .initial_delay(Duration::from_secs(1)),
+/// );
+/// let service = tower::ServiceBuilder::new()
+///     .layer(HealthLayer::new().health(health))
+///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+/// let request = Request::get("/health/ready").body(String::new()).unwrap();
+/// // Not yet run: not ready before its dependency was checked.
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+/// # }
+/// ```
+///
+/// A background check ([`Check::background`], [`Check::initial_delay`]) runs in a task of its
+/// own, so a probe answers at once even while the dependency hangs; each run is bounded by the
+/// check's timeout and a timed-out run is reported like any failure. Until its first run ends
+/// it reports [`RunEnd::NotYetRun`](crate::RunEnd::NotYetRun) with the message `not yet run`:
+/// status `fail` everywhere (so the pod is not ready before its dependencies were checked)
+/// except in the `live` group, where it warns (so a slow first run does not restart the
+/// container). In health+json the check's entry has `"status": "fail"` (or `"warn"`) and, where
+/// details are shown, `"output": "not yet run"`; every other format gets the same status and
+/// message through the [`Report`](crate::Report). The task starts on registration inside a
+/// tokio runtime (else at the next `set_lifecycle` made inside one: answering a probe never
+/// starts work), and stops when the check is deregistered or replaced, when the state becomes
+/// [`Lifecycle::ShuttingDown`](crate::Lifecycle::ShuttingDown) (setting another state restarts
+/// it), or when the last [`Health`](crate::Health) handle (layers and services included) is
+/// dropped.
+///
+/// **At most N runs at once.**
+/// [`Health::set_max_concurrent_runs`](crate::Health::set_max_concurrent_runs)`(Some(n))` caps
+/// the check runs of a handle (on request, in the background and manual ones alike), so that a
+/// registry of hundreds of checks does not open hundreds of connections at once; the others
+/// queue. The wait for a slot counts against each check's timeout, so a probe still answers
+/// within the longest timeout: a check that cannot start in time fails as timed out
+/// (`check timed out after 1s waiting for a free run slot`). The default is no cap.
+///
+/// # Thresholds
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicBool, Ordering};
+/// use std::time::Duration;
+/// use http::{Request, StatusCode};
+/// use tower::ServiceExt;
+/// use tower_health::{Check, Health, HealthLayer};
+///
+/// let up = Arc::new(AtomicBool::new(true));
+/// let search = up.clone();
+/// let health = Health::new();
+/// health.register(
+///     Check::new("search", move || std::future::ready(search.load(Ordering::SeqCst)))
+///         .cache(Duration::ZERO) // every probe runs it, for this example
+///         .failure_threshold(2), // warn on the first failure in a row, fail on the second
+/// );
+/// let service = tower::ServiceBuilder::new()
+///     .layer(HealthLayer::new().health(health))
+///     .service_fn(|_| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) });
+/// let probe = || {
+///     let request = Request::get("/health/ready").body(String::new()).unwrap();
+///     let service = service.clone();
+///     async move { service.oneshot(request).await.unwrap().status() }
+/// };
+///
+/// assert_eq!(probe().await, StatusCode::OK);
+/// up.store(false, Ordering::SeqCst);
+/// assert_eq!(probe().await, StatusCode::OK); // warn: 1 of 2 consecutive failures
+/// assert_eq!(probe().await, StatusCode::SERVICE_UNAVAILABLE);
+/// # }
+/// ```
+///
+/// [`Check::failure_threshold`]`(n)` and [`Check::failure_duration`]`(d)` report a failing
+/// check as `warn` (message: `... (failing, not yet reported: 1 of 3 consecutive failures,
+/// ...)`) until it has failed `n` times in a row **and** for at least `d`;
+/// [`Check::success_threshold`]`(m)` keeps a failing check failing (`recovering: 1 of 2
+/// consecutive passes`) until it has passed `m` times in a row. The first result is reported as
+/// it is. Thresholds count runs, so with a cache TTL of `t` they span at least `n × t`.
+///
+/// # Checks of other services
+///
+/// [`Check::dependency`] marks a check of another service (the ready-made TCP, HTTP, upstream,
+/// PostgreSQL, Redis, DNS, gRPC and remote TLS checks mark themselves); registering one in the
+/// liveness group logs a warning, since its failure would restart every instance, unless
+/// [`Check::liveness_on_purpose`] says it is meant.
 #[derive(Clone)]
 pub struct Check {
     pub(crate) name: Arc<str>,

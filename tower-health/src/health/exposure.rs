@@ -3,7 +3,8 @@
 /// How much of what the checks found an answer shows. Each level shows what the one before it
 /// does, and more; logs always have everything, whatever the level.
 ///
-/// What whoever can reach the endpoint learns at each level:
+/// What whoever can reach the endpoint learns at each level (the
+/// [`ExposurePolicy`](crate::ExposurePolicy) guide has what each format shows):
 ///
 /// - [`Exposure::StatusOnly`]: the aggregate status (and so the HTTP code) and the lifecycle
 ///   state's note (`warming up`, `maintenance`): whether the service is up, not what it

@@ -30,6 +30,17 @@ use super::status::{Group, Lifecycle, Status, Subject};
 /// health.deregister("cache");
 /// assert!(health.checks().is_empty());
 /// ```
+///
+/// | method | effect |
+/// |---|---|
+/// | [`register`](Self::register), [`replace`](Self::replace), [`deregister`](Self::deregister), [`checks`](Self::checks) | change or read the registry; the next request sees it |
+/// | [`add_group`](Self::add_group) | declare a group's gate (or redefine a built-in one): the [groups](Group) guide |
+/// | [`set_lifecycle`](Self::set_lifecycle), [`lifecycle`](Self::lifecycle), [`watch_lifecycle`](Self::watch_lifecycle) | the lifecycle state (initially `Unknown`: gates step aside): the [lifecycle](Lifecycle) guide |
+/// | [`set_maintenance`](Self::set_maintenance), [`set_maintenance_file`](Self::set_maintenance_file), [`in_maintenance`](Self::in_maintenance) | [maintenance mode](Lifecycle#maintenance) |
+/// | [`set_default_timeout`](Self::set_default_timeout), [`set_default_cache_ttl`](Self::set_default_cache_ttl) | defaults of checks that set none (800 ms, 1 s) |
+/// | [`set_max_concurrent_runs`](Self::set_max_concurrent_runs), [`set_slow_threshold`](Self::set_slow_threshold) | at most N runs at once (no cap by default); the slow-run warning (10 s) |
+/// | [`subscribe`](Self::subscribe), [`watch`](Self::watch) | status changes of the service, a group or a check: the [change events](Change) guide |
+/// | [`evaluate`](Self::evaluate), [`subject`](Self::subject) | run checks the way an endpoint does, without HTTP; resolve a gRPC service name |
 #[derive(Clone)]
 pub struct Health {
     registry: Arc<Registry>,

@@ -11,8 +11,8 @@ use crate::health::Gate;
 /// `serviceId`, `description`): working 200 `pass`, warming up or shutting down 202 `warn`, no
 /// information 503 `fail`.
 ///
-/// Serve it on its own address with the standalone listener (feature `listener`) like the
-/// package does, or on the application's port.
+/// Serve it on its own address with the standalone [`listener`](crate::listener) (feature
+/// `listener`) like the package does, or on the application's port.
 ///
 /// ```
 /// use tower_health::{HealthLayer, preset::Py12fCommon};
