@@ -19,7 +19,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 DURATION=${DURATION:-6}
 DRAIN_DELAY=${DRAIN_DELAY:-2}
 SIGTERM_AFTER=${SIGTERM_AFTER:-2}
-source tests/common/python.sh
+source tower-health/tests/common/python.sh
 work="$(mktemp -d)"
 
 command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }

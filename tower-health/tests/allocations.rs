@@ -178,3 +178,22 @@ fn health_answers_are_counted_too() {
     let body = now(response.unwrap().into_body().collect()).unwrap();
     assert_eq!(&body.to_bytes()[..], br#"{"status":"pass"}"#);
 }
+
+#[test]
+fn keeping_a_passing_runs_history_allocates_nothing_per_run() {
+    // Readiness with caching off runs the three checks on every request (they complete at once,
+    // inline): the history records each run under the check's lock.
+    let answers = |keep: usize| {
+        let layer = layer_with_checks();
+        layer.handle().set_default_cache_ttl(std::time::Duration::ZERO);
+        layer.handle().keep_history(keep);
+        let mut service = layer.layer(App);
+        // The first runs allocate each ring once, to its length; the count starts after them.
+        allocations_per_request(&mut service, requests("/health/ready"));
+        allocations_per_request(&mut service, requests("/health/ready"))
+    };
+    let off = answers(0);
+    let on = answers(60);
+    assert!(off > 0.0, "the counter sees the runs");
+    assert_eq!(on, off, "allocations per uncached readiness answer, history on and off");
+}
