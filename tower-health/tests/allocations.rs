@@ -185,7 +185,9 @@ fn keeping_a_passing_runs_history_allocates_nothing_per_run() {
     // inline): the history records each run under the check's lock.
     let answers = |keep: usize| {
         let layer = layer_with_checks();
-        layer.handle().set_default_cache_ttl(std::time::Duration::ZERO);
+        layer
+            .handle()
+            .set_default_cache_ttl(std::time::Duration::ZERO);
         layer.handle().keep_history(keep);
         let mut service = layer.layer(App);
         // The first runs allocate each ring once, to its length; the count starts after them.
@@ -195,5 +197,8 @@ fn keeping_a_passing_runs_history_allocates_nothing_per_run() {
     let off = answers(0);
     let on = answers(60);
     assert!(off > 0.0, "the counter sees the runs");
-    assert_eq!(on, off, "allocations per uncached readiness answer, history on and off");
+    assert_eq!(
+        on, off,
+        "allocations per uncached readiness answer, history on and off"
+    );
 }
