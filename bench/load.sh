@@ -3,25 +3,26 @@
 # would run instead, under load.
 #
 #   bash bench/load.sh                      # the full run (about 12 minutes on 2 cores, IN_PROCESS=0)
-#   DURATION=2 ROUNDS=1 bash bench/load.sh  # a quick one
+#   ROUNDS=3 bash bench/load.sh             # a quick one
 #
 # Installs wrk, h2load, curl and valgrind when missing, builds the servers of bench/servers in
 # release mode, pins each server to one core and the load tool to the other. Before any
 # measurement it checks that every contender answers what its row claims (the body, the headers,
 # whether checks came from the cache, gRPC SERVING from the intended server), then counts each
-# row's instructions per request (bench/instructions.sh). Each round measures every contender
-# right after or before its base (the order of the pairs and within each pair rotates per round):
-# requests per second and the server threads' CPU time (/proc/PID/task/*/schedstat, user and
-# kernel) per completed request. It prints one table of medians and ratios, measures resident
+# row's instructions per request (bench/instructions.sh) and loads every row for WARMUP seconds.
+# Each round measures every contender right after or before its base (the order of the pairs and
+# within each pair rotates per round): requests per second and the server threads' CPU time
+# (/proc/PID/task/*/schedstat, user and kernel) per completed request. Short runs and many rounds:
+# the two of a pair then run under the same conditions of a shared machine. It prints one table of medians and ratios, measures resident
 # memory after 10,000 and after MEMORY_REQUESTS mixed requests, and runs the in-process
 # benchmarks (cargo bench --bench layer). Everything binds to 127.0.0.1 and stops at the end. The
 # table is also written to target/bench/load.md, every measurement to target/bench/load.tsv.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-DURATION=${DURATION:-5}                # seconds of load per contender and round
-WARMUP=${WARMUP:-1}                    # seconds of load before each measurement, not counted
-ROUNDS=${ROUNDS:-9}
+DURATION=${DURATION:-1}                # seconds of load per contender and round
+WARMUP=${WARMUP:-2}                    # seconds of load on every row before the first round
+ROUNDS=${ROUNDS:-40}
 CONNECTIONS=${CONNECTIONS:-64}         # HTTP/1.1 keep-alive connections
 GRPC_CONNECTIONS=${GRPC_CONNECTIONS:-8}
 GRPC_STREAMS=${GRPC_STREAMS:-16}       # concurrent streams per HTTP/2 connection
@@ -171,18 +172,17 @@ load() {
     fi
 }
 
-# measure ID: one measured run of row ID after a warm-up; sets RPS_NOW, US_NOW (µs of server CPU
-# a request) and KERNEL_NOW (the kernel's share of that CPU).
+# measure ID: one measured run of row ID; sets RPS_NOW, US_NOW (µs of server CPU a request) and
+# KERNEL_NOW (the kernel's share of that CPU).
 measure() {
     local mode=${MODE_OF[$1]} path=${PATH_OF[$1]} before after ticks_before ticks_after out n
     local port=${PORT[$mode]} pid=${PID_OF[$mode]}
-    if [ "$WARMUP" != 0 ]; then load "$port" "$path" "$WARMUP" >/dev/null; fi
     # The server is done with closed connections before and after, not during, a reading.
-    sleep 0.2
+    sleep 0.1
     before=$(cpu_ns "$pid")
     ticks_before=$(ticks "$pid")
     out=$(load "$port" "$path" "$DURATION")
-    sleep 0.2
+    sleep 0.1
     after=$(cpu_ns "$pid")
     ticks_after=$(ticks "$pid")
     read -r RPS_NOW n <<<"$out"
@@ -285,6 +285,13 @@ for row in "${ROWS[@]}"; do
     [ -n "$against" ] && CONTENDERS+=("$id")
 done
 printf 'round\trow\trequests/s\trequests\tserver CPU ns\tkernel share\n' >"$RAW"
+if [ "$WARMUP" != 0 ]; then
+    log "warming up every row for $WARMUP s"
+    for row in "${ROWS[@]}"; do
+        IFS='|' read -r _ _ mode path _ _ _ <<<"$row"
+        load "${PORT[$mode]}" "$path" "$WARMUP" >/dev/null
+    done
+fi
 n=${#CONTENDERS[@]}
 for ROUND in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
@@ -305,6 +312,12 @@ for ROUND in $(seq "$ROUNDS"); do
 done
 
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# spread VALUES: lowest, first quartile, third quartile, highest (nearest rank).
+spread() {
+    tr ' ' '\n' <<<"$1" | grep . | sort -g | awk '{ v[NR] = $1 } END {
+        q1 = int((NR + 3) / 4); q3 = NR + 1 - q1
+        printf "%.3f, %.3f–%.3f, %.3f (%d rounds)", v[1], v[q1], v[q3], v[NR], NR }'
+}
 
 # --- memory --------------------------------------------------------------------------------------
 # A fresh axum + layer server with caching off (every readiness request runs the five checks: the
@@ -328,7 +341,7 @@ LOAD_AFTER=$(cut -d" " -f1-3 /proc/loadavg)
 {
     echo "Command: \`DURATION=$DURATION WARMUP=$WARMUP ROUNDS=$ROUNDS CONNECTIONS=$CONNECTIONS INSTRUCTIONS=$INSTRUCTIONS IN_PROCESS=$IN_PROCESS bash bench/load.sh\` at commit $COMMIT"
     echo "Machine: $(nproc) cores, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo); load average $LOAD_BEFORE before the run, $LOAD_AFTER after the load and memory parts"
-    echo "Server on core $SERVER_CPU (single-threaded tokio runtime), load tool on core $CLIENT_CPU; wrk -t1 -c$CONNECTIONS, h2load -c$GRPC_CONNECTIONS -m$GRPC_STREAMS for gRPC; $DURATION s a measurement after $WARMUP s of warm-up."
+    echo "Server on core $SERVER_CPU (single-threaded tokio runtime), load tool on core $CLIENT_CPU; wrk -t1 -c$CONNECTIONS, h2load -c$GRPC_CONNECTIONS -m$GRPC_STREAMS for gRPC; $DURATION s a measurement, every row warmed up for $WARMUP s first."
     echo
     echo "| row | request | req/s | server CPU µs/request | base | ratio (CPU) | instructions/request | ratio (instructions) | target | verdict |"
     echo "|---|---|---:|---:|---|---:|---:|---:|---|---|"
@@ -357,9 +370,9 @@ LOAD_AFTER=$(cut -d" " -f1-3 /proc/loadavg)
     done
     [ "$GRPC" = 1 ] || echo "| gRPC rows | left out: the root crate has no \`grpc\` feature | | | | | | | | |"
     echo
-    echo "Ratio (CPU): the median over the rounds of the base's CPU per request over the row's, the two measured one after the other; above 1 the row is cheaper. Each round's ratio:"
+    echo "Ratio (CPU): the median over the rounds of the base's CPU per request over the row's, the two measured one after the other; above 1 the row is cheaper. The spread of a round's ratio (lowest, quartiles, highest):"
     for id in "${CONTENDERS[@]}"; do
-        echo "- $id against ${AGAINST[$id]}:${PAIR_RATIO[$id]}"
+        echo "- $id against ${AGAINST[$id]}: $(spread "${PAIR_RATIO[$id]}")"
     done
     echo
     echo "The kernel's share of the server's CPU (median of the rounds, from utime and stime):"
