@@ -114,7 +114,7 @@ async fn bare<B>(_: Request<B>) -> Result<Response<Full<Bytes>>, Infallible> {
 }
 
 /// The base of the pass-through rows: one response header, set only where the app did not set it
-/// (it never does), so the layer inspects every response as `HealthLayer` does.
+/// (it never does), so the layer looks it up and inserts it on every response.
 fn tower_http_layer() -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::if_not_present(
         HeaderName::from_static("x-bench-layer"),
@@ -129,7 +129,7 @@ struct Captured {
     body: Bytes,
 }
 
-/// What `hyper-layer` answers to `GET path`, asked in process.
+/// What `hyper-layer`'s configuration of the layer answers to `GET path`, asked in process.
 async fn capture(path: &str) -> Captured {
     let request = Request::get(path).body(Empty::<Bytes>::new()).unwrap();
     let service = layer(Cache::Default).layer(service_fn(bare));
