@@ -4,12 +4,14 @@
 #   bash bench/instructions.sh                  # the bench servers and the in-process answers
 #   REQUESTS=5000 bash bench/instructions.sh    # quicker
 #   SERVERS=0 / IN_PROCESS=0                    # leave out one half
+#   SERVER_ROWS="hyper-layer:/ grpc-tower-health:grpc" bash bench/instructions.sh   # these only
 #
 # Servers: each runs under `valgrind --tool=callgrind`, gets 2,000 requests to warm up, then its
 # counters are zeroed, REQUESTS requests are sent (h2load --h1, 8 connections) and the counters are
 # dumped: user-space instructions of the whole server (hyper, the layer, the allocator) divided by
 # REQUESTS. Kernel time (the TCP loopback, epoll) is not counted, so these ratios overstate what a
-# difference costs in requests per second.
+# difference costs in requests per second. Also written as MODE<tab>PATH<tab>COUNT lines to
+# target/bench/callgrind/servers.tsv, which bench/load.sh puts into its table.
 # In-process: a divan benchmark run with 200 and with 1,200 iterations; the difference over 1,000
 # is one iteration, without divan's own start-up.
 set -euo pipefail
@@ -69,29 +71,25 @@ server() {
     local total
     total=$(awk '/^summary:/ { print $2 }' "$out.1")
     printf '| `%s` | `%s` | %d |\n' "$1" "$2" $((total / REQUESTS))
+    printf '%s\t%s\t%d\n' "$1" "$2" $((total / REQUESTS)) >>"$OUT_DIR/servers.tsv"
 }
 
+# MODE:PATH, the path `grpc` for a gRPC Check.
+DEFAULT_ROWS="hyper-bare:/ hyper-tower-http:/ hyper-layer:/
+    hyper-handwritten:/health/live hyper-layer:/health/live
+    hyper-handwritten:/health/ready hyper-layer:/health/ready
+    hyper-layer-twenty:/health hyper-layer-nocache:/health/ready
+    axum-bare:/ axum-tower-http:/ axum-layer:/
+    axum-handwritten:/health/live axum-layer:/health/live
+    axum-handwritten:/health/ready axum-layer:/health/ready axum-layer-nocache:/health/ready"
+[ "$GRPC" = 1 ] && DEFAULT_ROWS="$DEFAULT_ROWS grpc-tonic-health:grpc grpc-tower-health:grpc grpc-hyper-layer:grpc"
 if [ "${SERVERS:-1}" = 1 ]; then
-echo "| server | request | instructions per request |"
-echo "|---|---|---:|"
-server hyper-bare /
-server hyper-layer /
-server hyper-layer /health/live
-server hyper-layer /health/ready
-server hyper-layer-twenty /health
-server hyper-layer-nocache /health/ready
-server axum-bare /
-server axum-layer /
-server axum-handwritten /health/live
-server axum-layer /health/live
-server axum-handwritten /health/ready
-server axum-layer /health/ready
-server axum-layer-nocache /health/ready
-if [ "$GRPC" = 1 ]; then
-    server grpc-tonic-health grpc
-    server grpc-tower-health grpc
-    server grpc-hyper-layer grpc
-fi
+    : >"$OUT_DIR/servers.tsv"
+    echo "| server | request | instructions per request |"
+    echo "|---|---|---:|"
+    for row in ${SERVER_ROWS:-$DEFAULT_ROWS}; do
+        server "${row%%:*}" "${row#*:}"
+    done
 fi
 [ "${IN_PROCESS:-1}" = 1 ] || exit 0
 
