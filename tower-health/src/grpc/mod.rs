@@ -116,12 +116,13 @@ mod watch;
 
 use std::convert::Infallible;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream};
+use tokio::time::Instant;
 use tonic::codegen::{Body, StdError};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health as HealthRpc, HealthServer};
@@ -152,7 +153,22 @@ pub struct GrpcHealth {
     interval: Duration,
     max_watches: usize,
     rounds: Arc<Rounds>,
+    /// `Check`'s answers, kept while nothing they were made of changes.
+    kept: Arc<Mutex<Vec<Kept>>>,
 }
+
+/// A `Check` answer and what it holds for: the registry's generation, and until when the
+/// results it was made of are fresh.
+struct Kept {
+    subject: Subject,
+    generation: u64,
+    fresh_until: Option<Instant>,
+    status: ServingStatus,
+}
+
+/// How many services' answers are kept; beyond it the oldest goes (a client asking for many
+/// names evaluates them as before).
+const KEPT: usize = 16;
 
 impl GrpcHealth {
     /// How often open `Watch` streams re-evaluate their services when nothing else does.
@@ -172,6 +188,7 @@ impl GrpcHealth {
             interval: Self::DEFAULT_WATCH_INTERVAL,
             max_watches: Self::DEFAULT_MAX_WATCHES,
             rounds: Arc::default(),
+            kept: Arc::default(),
         }
     }
 
@@ -199,8 +216,37 @@ impl GrpcHealth {
     }
 
     /// The status of `subject` now, evaluated; `None` when it names no check.
+    /// Kept, like the HTTP answers, while the registry's generation holds and its results
+    /// are fresh: a `Check` then costs a lookup, not an evaluation.
     async fn status(&self, subject: &Subject) -> Option<ServingStatus> {
-        status_of(&self.health, subject).await
+        let generation = self.health.registry().generation();
+        if let Some(status) = self.kept_status(subject, generation) {
+            return Some(status);
+        }
+        if self.health.lifecycle() == Lifecycle::ShuttingDown {
+            return status_of(&self.health, subject).await;
+        }
+        let report = self.health.evaluate(subject).await?;
+        let status = serving(report.status);
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|kept| kept.subject != *subject);
+        if kept.len() >= KEPT {
+            kept.remove(0);
+        }
+        kept.push(Kept {
+            subject: subject.clone(),
+            generation,
+            fresh_until: report.fresh_until,
+            status,
+        });
+        Some(status)
+    }
+
+    fn kept_status(&self, subject: &Subject, generation: u64) -> Option<ServingStatus> {
+        let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        let kept = kept.iter().find(|kept| kept.subject == *subject)?;
+        let fresh = kept.fresh_until.is_none_or(|until| Instant::now() < until);
+        (kept.generation == generation && fresh).then_some(kept.status)
     }
 }
 
