@@ -122,13 +122,12 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, BoxStream};
-use tokio::time::Instant;
 use tonic::codegen::{Body, StdError};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_server::{Health as HealthRpc, HealthServer};
 use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 
-use crate::health::{Health, Lifecycle, Status, Subject};
+use crate::health::{Health, Lifecycle, Status, Subject, Validity};
 use watch::{Rounds, Watcher};
 
 /// The path prefix of the protocol's methods.
@@ -161,8 +160,7 @@ pub struct GrpcHealth {
 /// results it was made of are fresh.
 struct Kept {
     subject: Subject,
-    generation: u64,
-    fresh_until: Option<Instant>,
+    validity: Validity,
     status: ServingStatus,
 }
 
@@ -235,8 +233,7 @@ impl GrpcHealth {
         }
         kept.push(Kept {
             subject: subject.clone(),
-            generation,
-            fresh_until: report.fresh_until,
+            validity: Validity::new(generation, &report),
             status,
         });
         Some(status)
@@ -245,8 +242,7 @@ impl GrpcHealth {
     fn kept_status(&self, subject: &Subject, generation: u64) -> Option<ServingStatus> {
         let kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
         let kept = kept.iter().find(|kept| kept.subject == *subject)?;
-        let fresh = kept.fresh_until.is_none_or(|until| Instant::now() < until);
-        (kept.generation == generation && fresh).then_some(kept.status)
+        kept.validity.holds(generation).then_some(kept.status)
     }
 }
 

@@ -44,4 +44,5 @@ pub(crate) use evaluate::Selection;
 pub(crate) use history::{DEFAULT_LEN as HISTORY_LEN, Entry, History};
 #[cfg(feature = "metrics")]
 pub(crate) use observe::Observer;
+pub(crate) use report::Validity;
 pub(crate) use stats::{BUCKETS, CheckStats, RunOutcome, Stats};

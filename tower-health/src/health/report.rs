@@ -81,6 +81,35 @@ pub struct Report {
     pub(crate) fresh_until: Option<Instant>,
 }
 
+/// How long something made of a [`Report`] (a kept HTTP answer, a gRPC status) may be served
+/// again: while the registry's generation is the one it was evaluated at, and its results are
+/// fresh.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Validity {
+    generation: u64,
+    fresh_until: Option<Instant>,
+}
+
+impl Validity {
+    /// For `report`, evaluated at `generation` (read before the evaluation started).
+    pub(crate) fn new(generation: u64, report: &Report) -> Self {
+        Validity {
+            generation,
+            fresh_until: report.fresh_until,
+        }
+    }
+
+    /// Whether its results are still fresh.
+    pub(crate) fn fresh(&self) -> bool {
+        self.fresh_until.is_none_or(|until| Instant::now() < until)
+    }
+
+    /// Whether it may be served again now that the registry is at `generation`.
+    pub(crate) fn holds(&self, generation: u64) -> bool {
+        self.generation == generation && self.fresh()
+    }
+}
+
 impl Report {
     /// Whether any check panicked.
     pub fn panicked(&self) -> bool {

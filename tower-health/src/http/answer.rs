@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use http::{Method, Response, StatusCode};
-use tokio::time::Instant;
 
 use super::body::Payload;
 use super::request::{HealthRequest, Params};
@@ -19,7 +18,9 @@ use super::response::{Written, response};
 use super::routes::{Answering, Handler};
 use crate::endpoint::{Endpoint, Methods, RunChecks};
 use crate::format::{Answer, Outcome, Rendered};
-use crate::health::{Exposure, Gate, Health, Lifecycle, Report, Selection, Status, Subject};
+use crate::health::{
+    Exposure, Gate, Health, Lifecycle, Report, Selection, Status, Subject, Validity,
+};
 use crate::metrics::RequestCounts;
 
 /// An endpoint, as a route's handler, and where its answers are counted.
@@ -69,8 +70,7 @@ impl Variant {
 /// A rendered answer and what it was made of.
 struct Reusable {
     variant: Variant,
-    generation: u64,
-    fresh_until: Option<Instant>,
+    validity: Validity,
     written: Written,
     /// For the format's per-answer log.
     report: Arc<Report>,
@@ -248,8 +248,7 @@ impl EndpointHandler {
         let generation = health.registry().generation();
         let reusable = self.reusable.lock().unwrap_or_else(|e| e.into_inner());
         let kept = reusable.iter().find(|kept| kept.variant.is_of(prepared))?;
-        let fresh = kept.fresh_until.is_none_or(|until| Instant::now() < until);
-        if kept.generation != generation || !fresh {
+        if !kept.validity.holds(generation) {
             return None;
         }
         let response = kept.written.to_response(prepared.head);
@@ -318,15 +317,12 @@ impl EndpointHandler {
                 exposure: prepared.exposure,
                 verbose: prepared.params.verbose,
             });
-            let lasts = report
-                .fresh_until
-                .is_none_or(|until| Instant::now() < until);
+            let validity = Validity::new(generation, &report);
             let written = Written::new(rendered);
-            if lasts && self.can_keep(&prepared) {
+            if validity.fresh() && self.can_keep(&prepared) {
                 self.keep(Reusable {
                     variant: Self::variant(&prepared),
-                    generation,
-                    fresh_until: report.fresh_until,
+                    validity,
                     written: written.clone(),
                     report: Arc::new(report),
                     status_code,
